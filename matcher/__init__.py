@@ -1,0 +1,11 @@
+"""matcher/: finds the PO and the PO line each document line refers to, with a score and a reason.
+
+Pure: it receives a parsed document and candidate PO lines and returns `LineMatch`es; it never loads them.
+"""
+
+from __future__ import annotations
+
+from matcher.lines import match_lines
+from matcher.references import normalise_po_reference
+
+__all__ = ["match_lines", "normalise_po_reference"]

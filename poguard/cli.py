@@ -1,0 +1,373 @@
+"""The command line: a public contract. Later versions extend it, never break it.
+
+Exit codes: 0 success, 1 some input was rejected, 2 usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from enum import IntEnum, StrEnum
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+import parsers
+from poguard import repository
+from poguard.domain import ExceptionStatus, ParsedDocument
+from poguard.config import DEFAULT_CONFIG_NAME, DEFAULT_DATABASE_URL, Config, load_config
+from poguard.errors import ConfigError, InputRejected, PoguardError
+from poguard.imports import read_po_lines, read_suppliers
+from poguard.pipeline import FileOutcome, Outcome, process_file
+from poguard.serialize import document_to_dict
+from poguard.store import Store, open_store
+from poguard.tables import DocumentRow, ExceptionRow
+from poguard.template import config_template
+
+__all__ = ["ExitCode", "app"]
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="poguard: correct purchase orders before they commit.")
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+PIPED_WIDTH = 180
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    INPUT_REJECTED = 1
+    USAGE_ERROR = 2
+
+
+class StatusFilter(StrEnum):
+    OPEN = "open"
+    ALL = "all"
+
+
+class OutputFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+
+
+@dataclass(slots=True)
+class Settings:
+    """What the global options resolved to."""
+
+    config_path: Path | None
+    db_url: str | None
+    debug: bool
+
+    def config(self) -> Config:
+        return load_config(self.config_path)
+
+    def database_url(self, config: Config) -> str:
+        """--db, else POGUARD_DATABASE_URL, else the config's database.url, else the embedded default."""
+        return self.db_url or os.environ.get("POGUARD_DATABASE_URL") or config.database.url or DEFAULT_DATABASE_URL
+
+    def store(self, config: Config) -> Store:
+        return open_store(self.database_url(config))
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def exits(command: F) -> F:
+    """Map poguard's errors to one clear line on stderr and a named exit code; a traceback only with --debug."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except PoguardError as error:
+            if kwargs["ctx"].obj.debug:
+                raise
+            err.print(f"error: {error}", markup=False)
+            code = ExitCode.USAGE_ERROR if isinstance(error, ConfigError) else ExitCode.INPUT_REJECTED
+            raise typer.Exit(code) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    config: Annotated[Path | None, typer.Option("--config", help=f"configuration file [default: ./{DEFAULT_CONFIG_NAME} when present]")] = None,
+    db: Annotated[str | None, typer.Option("--db", help="database URL [default: POGUARD_DATABASE_URL, the config's database.url, sqlite:///poguard.db]")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log what happens, key=value")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="show tracebacks")] = False,
+) -> None:
+    """poguard reads supplier confirmations, ship notices and invoices, and flags deviations from your POs."""
+    if config is None and Path(DEFAULT_CONFIG_NAME).is_file():
+        config = Path(DEFAULT_CONFIG_NAME)
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    if not out.is_terminal:
+        out.width = PIPED_WIDTH  # tables written to files or pipes are read whole, not in a terminal window
+    ctx.obj = Settings(config, db, debug)
+
+
+@app.command()
+@exits
+def init(
+    ctx: typer.Context,
+    directory: Annotated[Path, typer.Argument(help="where to write poguard.toml")] = Path("."),
+    force: Annotated[bool, typer.Option("--force", help="overwrite an existing poguard.toml")] = False,
+) -> None:
+    """Write a commented poguard.toml with every setting and its default, and create or migrate the database."""
+    settings: Settings = ctx.obj
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / DEFAULT_CONFIG_NAME
+    if target.exists() and not force:
+        out.print(f"kept existing {target} (use --force to overwrite)")
+    else:
+        target.write_text(config_template(), encoding="utf-8")
+        out.print(f"wrote {target}")
+    config = load_config(target)
+    if settings.db_url is None and not os.environ.get("POGUARD_DATABASE_URL") and config.database.url is None:
+        settings.db_url = f"sqlite:///{(directory / 'poguard.db').as_posix()}"
+    store = settings.store(config)
+    out.print(f"database ready: {store.engine.url.render_as_string(hide_password=True)}")
+    store.dispose()
+
+
+def _import(settings: Settings, path: Path, read: Callable[[Path], list[Any]], upsert: Callable[..., dict[str, int]]) -> dict[str, int]:
+    """Read every row first, then store them all in one transaction (or nothing)."""
+    rows = read(path)
+    store = settings.store(settings.config())
+    try:
+        with store.transaction() as session:
+            return upsert(session, rows, f"import:{path.name}")
+    finally:
+        store.dispose()
+
+
+def _print_counts(path: Path, what: str, counts: dict[str, int]) -> None:
+    out.print(f"{path}: {what}: {counts['added']} added, {counts['updated']} updated, {counts['unchanged']} unchanged")
+
+
+@app.command("import-suppliers")
+@exits
+def import_suppliers(ctx: typer.Context, path: Annotated[Path, typer.Argument(help="CSV: supplier_id,name,emails,edi_ids,lead_time_days")]) -> None:
+    """Insert or update suppliers from a CSV file; one bad row rejects the file."""
+    _print_counts(path, "suppliers", _import(ctx.obj, path, read_suppliers, repository.upsert_suppliers))
+
+
+@app.command("import-pos")
+@exits
+def import_pos(ctx: typer.Context, path: Annotated[Path, typer.Argument(help="CSV, one row per PO line (see README)")]) -> None:
+    """Insert or update PO lines from a CSV file; one bad row rejects the file."""
+    _print_counts(path, "PO lines", _import(ctx.obj, path, read_po_lines, repository.upsert_po_lines))
+
+
+def _files(paths: list[Path]) -> Iterator[Path]:
+    """The files named, and every file under the folders named, in a stable order."""
+    for path in paths:
+        if path.is_dir():
+            yield from sorted(p for p in path.rglob("*") if p.is_file() and not p.name.endswith(".expected.json"))
+        else:
+            yield path
+
+
+def _process_paths(store: Store, config: Config, paths: list[Path]) -> list[FileOutcome]:
+    files = list(_files(paths))
+    outcomes = []
+    with Progress(console=err, transient=True, disable=not err.is_terminal) as progress:
+        task = progress.add_task("processing", total=len(files))
+        for path in files:
+            outcomes.append(_process_one(store, config, path))
+            progress.advance(task)
+    return outcomes
+
+
+def _process_one(store: Store, config: Config, path: Path) -> FileOutcome:
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        return FileOutcome(str(path), Outcome.REJECTED, error=f"cannot read file: {error.strerror or error}")
+    return process_file(store, config, str(path), raw, today=date.today(), actor="poguard process")
+
+
+def _report(outcomes: list[FileOutcome]) -> bool:
+    """Print one line per file; True when every file was accepted."""
+    for o in outcomes:
+        if o.outcome is Outcome.REJECTED:
+            err.print(f"{o.name}: rejected: {o.error}", markup=False)
+        elif o.outcome is Outcome.DUPLICATE:
+            out.print(f"{o.name}: already processed, nothing added", markup=False)
+        else:
+            out.print(f"{o.name}: {o.documents} document(s), {o.exceptions} exception(s)", markup=False)
+    return all(o.outcome is not Outcome.REJECTED for o in outcomes)
+
+
+@app.command()
+@exits
+def process(ctx: typer.Context, paths: Annotated[list[Path], typer.Argument(help="files or folders, as if they had just arrived")]) -> None:
+    """Read supplier files (EDIFACT, X12, ...), match them to POs and raise exceptions. Idempotent by content."""
+    settings: Settings = ctx.obj
+    config = settings.config()
+    store = settings.store(config)
+    try:
+        accepted = _report(_process_paths(store, config, paths))
+    finally:
+        store.dispose()
+    if not accepted:
+        raise typer.Exit(ExitCode.INPUT_REJECTED)
+
+
+EXCEPTION_FIELDS = (
+    "id", "po_number", "line", "category", "severity", "status", "expected", "actual", "owner", "due",
+    "supplier_id", "document", "message",
+)
+
+
+def _exception_record(row: ExceptionRow, document: DocumentRow) -> dict[str, Any]:
+    label = " ".join(part for part in (document.kind, document.number) if part)
+    return {
+        "id": row.id, "po_number": row.po_number, "line": row.line, "category": row.category,
+        "severity": row.severity, "status": row.status, "expected": row.expected, "actual": row.actual,
+        "owner": row.owner, "due": row.due.isoformat(), "supplier_id": row.supplier_id,
+        "document": f"{label} ({Path(document.inbound.filename).name})", "message": row.message,
+    }
+
+
+def _exception_records(store: Store, status: str | None) -> list[dict[str, Any]]:
+    with store.transaction() as session:
+        rows = repository.exceptions(session, status)
+        return [_exception_record(row, session.get_one(DocumentRow, row.document_id)) for row in rows]
+
+
+TABLE_COLUMNS = ("po_number", "line", "category", "severity", "status", "expected", "actual", "owner", "due", "message")
+LINE_COLUMNS = ("line", "item", "supplier_item", "description", "quantity", "uom", "unit_price", "delivery_date", "status")
+
+
+KEEP_WHOLE = {"po_number", "line", "category", "severity", "status", "due", "quantity", "uom", "unit_price", "delivery_date"}
+
+
+def _table(columns: tuple[str, ...], rows: Iterator[list[Any]]) -> Table:
+    """A table whose short vocabulary columns never wrap; long text columns fold."""
+    table = Table()
+    for name in columns:
+        table.add_column(name, no_wrap=name in KEEP_WHOLE, overflow="fold")
+    for row in rows:
+        table.add_row(*("" if value is None else str(value) for value in row))
+    return table
+
+
+def _print_table(records: list[dict[str, Any]]) -> None:
+    if not records:
+        out.print("no exceptions")
+        return
+    out.print(_table(TABLE_COLUMNS, ([r[k] for k in TABLE_COLUMNS] for r in records)))
+
+
+def _print_records(records: list[dict[str, Any]], fmt: OutputFormat) -> None:
+    if fmt is OutputFormat.JSON:
+        sys.stdout.write(json.dumps(records, indent=2, ensure_ascii=False) + "\n")
+    elif fmt is OutputFormat.CSV:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=EXCEPTION_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(records)
+        sys.stdout.write(buffer.getvalue())
+    else:
+        _print_table(records)
+
+
+@app.command()
+@exits
+def exceptions(
+    ctx: typer.Context,
+    status: Annotated[StatusFilter, typer.Option("--status", help="open, or all")] = StatusFilter.OPEN,
+    fmt: Annotated[OutputFormat, typer.Option("--format", help="table, json or csv")] = OutputFormat.TABLE,
+) -> None:
+    """List exceptions: what deviates, how badly, who owns it and by when."""
+    settings: Settings = ctx.obj
+    config = settings.config()
+    store = settings.store(config)
+    try:
+        records = _exception_records(store, None if status is StatusFilter.ALL else status.value)
+    finally:
+        store.dispose()
+    _print_records(records, fmt)
+
+
+@app.command()
+@exits
+def parse(
+    ctx: typer.Context,
+    files: Annotated[list[Path], typer.Argument(help="supplier files to read")],
+    fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+) -> None:
+    """Show what poguard reads from files, without storing anything."""
+    if fmt not in ("table", "json"):
+        raise ConfigError(f"--format: expected table or json, got {fmt!r}")
+    documents, failed = [], False
+    for path in files:
+        try:
+            documents.extend(parsers.parse(path.read_bytes()))
+        except OSError as error:
+            err.print(f"{path}: cannot read file: {error.strerror or error}", markup=False)
+            failed = True
+        except PoguardError as error:
+            err.print(f"{path}: {error}", markup=False)
+            failed = True
+    if fmt == "json":
+        sys.stdout.write(json.dumps([document_to_dict(d) for d in documents], indent=2, ensure_ascii=False) + "\n")
+    else:
+        _print_documents(documents)
+    if failed:
+        raise typer.Exit(ExitCode.INPUT_REJECTED)
+
+
+def _print_documents(documents: list[ParsedDocument]) -> None:
+    for doc in documents:
+        out.print(f"{doc.kind.value} {doc.number or '?'} for PO {doc.po_number or '?'} from {doc.sender or '?'} "
+                  f"({doc.parser}, {doc.issue_date or 'no date'}, {doc.currency or 'no currency'}, total {doc.total or '?'})",
+                  markup=False)
+        lines = document_to_dict(doc)["lines"]
+        out.print(_table(LINE_COLUMNS, ([line[k] for k in LINE_COLUMNS] for line in lines)))
+        for problem in doc.problems:
+            out.print(f"  problem {problem.code}: {problem.message} ({problem.location or 'document'})", markup=False)
+
+
+@app.command()
+@exits
+def demo(ctx: typer.Context) -> None:
+    """In a new temporary workspace on SQLite: import the bundled fixtures, process them, print the exceptions."""
+    if not (FIXTURES / "suppliers.csv").is_file():
+        raise ConfigError(f"demo fixtures not found in {FIXTURES}", hint="run the demo from a source checkout")
+    workspace = Path(tempfile.mkdtemp(prefix="poguard-demo-"))
+    (workspace / DEFAULT_CONFIG_NAME).write_text(config_template(), encoding="utf-8")
+    config = load_config(workspace / DEFAULT_CONFIG_NAME)
+    store = open_store(f"sqlite:///{(workspace / 'poguard.db').as_posix()}")
+    try:
+        with store.transaction() as session:
+            repository.upsert_suppliers(session, read_suppliers(FIXTURES / "suppliers.csv"), "demo")
+            repository.upsert_po_lines(session, read_po_lines(FIXTURES / "pos.csv"), "demo")
+        documents = sorted(p for p in FIXTURES.rglob("*") if p.is_file() and p.parent != FIXTURES
+                           and not p.name.endswith(".expected.json"))
+        accepted = _report(_process_paths(store, config, documents))
+        _print_table(_exception_records(store, ExceptionStatus.OPEN.value))
+    finally:
+        store.dispose()
+    out.print(f"\nworkspace: {workspace}\n  config:   {workspace / DEFAULT_CONFIG_NAME}\n  database: {workspace / 'poguard.db'}")
+    out.print(f"explore it: cd {workspace} && poguard exceptions --format json")
+    if not accepted:
+        raise typer.Exit(ExitCode.INPUT_REJECTED)
+

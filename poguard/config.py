@@ -1,0 +1,162 @@
+"""Configuration: one TOML file, validated by pydantic; the rest of poguard receives `Config`, never a dict.
+
+Words
+- *tolerance*: how far a supplier may deviate before an exception is raised. Percent and absolute limits
+  are checked separately; a deviation is flagged when it exceeds any limit that is set. A value exactly
+  at a limit is within tolerance.
+- *override*: a partial tolerance for one supplier, merged over the defaults (`[rules.suppliers.ID]`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from poguard.errors import ConfigError
+
+__all__ = [
+    "Config",
+    "DateTolerance",
+    "DEFAULT_CONFIG_NAME",
+    "DEFAULT_DATABASE_URL",
+    "PriceTolerance",
+    "QuantityTolerance",
+    "Tolerances",
+    "load_config",
+]
+
+DEFAULT_CONFIG_NAME = "poguard.toml"
+DEFAULT_DATABASE_URL = "sqlite:///poguard.db"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class PriceTolerance(_Section):
+    over_pct: Decimal | None = Field(Decimal("1"), ge=0, description="unit price above the PO price, in percent")
+    under_pct: Decimal | None = Field(Decimal("5"), ge=0, description="unit price below the PO price, in percent")
+    over_abs: Decimal | None = Field(None, ge=0, description="unit price above the PO price, in PO currency per unit")
+    under_abs: Decimal | None = Field(None, ge=0, description="unit price below the PO price, in PO currency per unit")
+
+
+class QuantityTolerance(_Section):
+    over_pct: Decimal | None = Field(Decimal("0"), ge=0, description="quantity above the PO quantity, in percent")
+    under_pct: Decimal | None = Field(Decimal("0"), ge=0, description="quantity below the PO quantity, in percent")
+    over_abs: Decimal | None = Field(None, ge=0, description="quantity above the PO quantity, in PO units")
+    under_abs: Decimal | None = Field(None, ge=0, description="quantity below the PO quantity, in PO units")
+
+
+class DateTolerance(_Section):
+    early_days: int | None = Field(3, ge=0, description="delivery before the need-by date, in calendar days")
+    late_days: int | None = Field(0, ge=0, description="delivery after the need-by date, in calendar days")
+
+
+class Tolerances(_Section):
+    price: PriceTolerance = Field(default_factory=PriceTolerance)
+    quantity: QuantityTolerance = Field(default_factory=QuantityTolerance)
+    date: DateTolerance = Field(default_factory=DateTolerance)
+
+
+class ToleranceOverride(_Section):
+    """A partial tolerance: only the settings written in the file replace the defaults."""
+
+    price: PriceTolerance | None = None
+    quantity: QuantityTolerance | None = None
+    date: DateTolerance | None = None
+
+
+class SlaDays(_Section):
+    """Business days an owner has to act on a new exception, per category."""
+
+    price_variance: int = Field(2, ge=0)
+    quantity_mismatch: int = Field(1, ge=0)
+    date_deviation: int = Field(1, ge=0)
+    sku_mismatch: int = Field(2, ge=0)
+    missing_documentation: int = Field(3, ge=0)
+    unauthorized_change: int = Field(1, ge=0)
+    unacknowledged_po: int = Field(2, ge=0)
+    unmatched: int = Field(1, ge=0)
+
+
+class RulesConfig(Tolerances):
+    suppliers: dict[str, ToleranceOverride] = Field(
+        default_factory=dict,
+        description="per-supplier overrides: [rules.suppliers.GLF.price] over_pct = 5",
+    )
+    sla_days: SlaDays = Field(default_factory=SlaDays)
+    default_owner: str = Field(
+        "purchasing@example.com", description="who owns exceptions no PO buyer can be found for"
+    )
+
+
+class DatabaseConfig(_Section):
+    url: str | None = Field(None, description="SQLAlchemy URL; POGUARD_DATABASE_URL and --db take precedence")
+
+
+class MatchingConfig(_Section):
+    min_score: float = Field(0.6, ge=0, le=1, description="below this score a document line is unmatched")
+
+
+class Config(_Section):
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig)
+    matching: MatchingConfig = Field(default_factory=MatchingConfig)
+    rules: RulesConfig = Field(default_factory=RulesConfig)
+
+    def tolerances_for(self, supplier_id: str | None) -> Tolerances:
+        """The defaults with the supplier's override merged over them."""
+        merged = Tolerances(price=self.rules.price, quantity=self.rules.quantity, date=self.rules.date).model_dump()
+        override = self.rules.suppliers.get(supplier_id or "")
+        if override is not None:
+            for section in ("price", "quantity", "date"):
+                partial = getattr(override, section)
+                if partial is not None:
+                    merged[section].update(partial.model_dump(exclude_unset=True))
+        return Tolerances.model_validate(merged)
+
+
+def _known_names(model: type[BaseModel]) -> list[str]:
+    """Every setting name in `model` and its sections, for "did you mean" suggestions."""
+    names: list[str] = []
+    for name, info in model.model_fields.items():
+        names.append(name)
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            names.extend(_known_names(annotation))
+    return names
+
+
+def _describe(error: Any, known: list[str]) -> str:
+    key = ".".join(str(part) for part in error["loc"])
+    if error["type"] != "extra_forbidden":
+        return f"{key}: {error['msg'].lower()}, got {error.get('input')!r}"
+    close = difflib.get_close_matches(str(error["loc"][-1]), known, n=1)
+    return f"{key}: unknown setting" + (f" (did you mean {close[0]!r}?)" if close else "")
+
+
+def parse_config(data: dict[str, Any], source: str) -> Config:
+    """Validate `data`; every problem is listed in one ConfigError naming the file and the key."""
+    try:
+        return Config.model_validate(data)
+    except ValidationError as error:
+        known = _known_names(Config) + _known_names(ToleranceOverride)
+        problems = "; ".join(_describe(e, known) for e in error.errors())
+        raise ConfigError(problems, location=source) from None
+
+
+def load_config(path: Path | None) -> Config:
+    """The configuration in `path`, or the defaults when no file is given."""
+    if path is None:
+        return Config()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError("configuration file not found", location=str(path)) from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"not valid TOML: {error}", location=str(path)) from None
+    return parse_config(data, str(path))

@@ -1,0 +1,68 @@
+"""The commented `poguard.toml` that `poguard init` writes, generated from the configuration models."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel
+
+from poguard.config import Config
+
+__all__ = ["config_template"]
+
+HEADER = """\
+# poguard configuration. Every setting is shown with its default; uncomment a line to change it.
+# Tolerances: a deviation exactly at a limit is accepted; beyond any limit that is set, it is flagged.
+"""
+
+SUPPLIER_EXAMPLE = """\
+# Per-supplier overrides: only the settings written replace the defaults above.
+# [rules.suppliers.GLF.price]
+# over_pct = 5
+# [rules.suppliers.GLF.date]
+# late_days = 2
+"""
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float, Decimal)):
+        return str(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _is_section(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _section(model: BaseModel, path: str) -> list[str]:
+    lines = [f"[{path}]"]
+    doc = type(model).__doc__
+    if doc and not doc.startswith(type(model).__name__ + "("):
+        lines.insert(0, f"# {doc.strip()}")
+    nested = []
+    for name, info in type(model).model_fields.items():
+        value = getattr(model, name)
+        if _is_section(info.annotation):
+            nested.append((name, value))
+            continue
+        if isinstance(value, dict):
+            continue
+        if info.description:
+            lines.append(f"# {info.description}")
+        lines.append(f"# {name} = (not set)" if value is None else f"{name} = {_toml_value(value)}")
+    text = ["\n".join(lines)]
+    for name, value in nested:
+        text.extend(_section(value, f"{path}.{name}"))
+    return text
+
+
+def config_template() -> str:
+    """Every setting with its description and default, as TOML that loads back to the defaults."""
+    config = Config()
+    sections = []
+    for name in type(config).model_fields:
+        sections.extend(_section(getattr(config, name), name))
+    return HEADER + "\n" + "\n\n".join(sections) + "\n\n" + SUPPLIER_EXAMPLE

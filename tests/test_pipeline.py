@@ -1,0 +1,137 @@
+"""The pipeline end to end on each database: supplier files in, exceptions out, nothing twice, nothing lost."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from poguard import repository
+from poguard.config import Config
+from poguard.imports import read_po_lines, read_suppliers
+from poguard.pipeline import Outcome, process_file
+from poguard.store import Store
+from poguard.tables import AuditEvent, DocumentRow, ExceptionRow, InboundFile, MatchRow
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+TODAY = date(2026, 11, 25)
+
+
+@pytest.fixture
+def loaded(store: Store) -> Store:
+    """A store holding the fixture suppliers and POs."""
+    with store.transaction() as session:
+        repository.upsert_suppliers(session, read_suppliers(FIXTURES / "suppliers.csv"), "test")
+        repository.upsert_po_lines(session, read_po_lines(FIXTURES / "pos.csv"), "test")
+    return store
+
+
+def _process(store: Store, name: str, config: Config | None = None):
+    path = FIXTURES / "edifact" / name
+    return process_file(store, config or Config(), path.name, path.read_bytes(), today=TODAY, actor="test")
+
+
+def _exceptions(store: Store) -> list[tuple]:
+    with store.transaction() as session:
+        return [(r.po_number, r.line, r.category) for r in repository.exceptions(session, None)]
+
+
+def _counts(store: Store) -> dict[str, int]:
+    with store.transaction() as session:
+        return {
+            table.__tablename__: session.scalar(select(func.count()).select_from(table))
+            for table in (InboundFile, DocumentRow, MatchRow, ExceptionRow, AuditEvent)
+        }
+
+
+def test_planted_price_and_quantity_deviations_are_raised(loaded: Store) -> None:
+    """GIVEN GLF's confirmation with a higher price on line 1 and fewer pieces on line 3 WHEN processed THEN exactly those two are raised."""
+    outcome = _process(loaded, "ordrsp_glf_4500017001.edi")
+    assert outcome.outcome is Outcome.PROCESSED
+    assert _exceptions(loaded) == [
+        ("4500017001", 1, "price_variance"),
+        ("4500017001", 3, "quantity_mismatch"),
+    ]
+
+
+def test_exception_carries_owner_due_date_and_values(loaded: Store) -> None:
+    """GIVEN the GLF price variance WHEN stored THEN it names expected and actual price, the buyer and a due date 2 business days out."""
+    _process(loaded, "ordrsp_glf_4500017001.edi")
+    with loaded.transaction() as session:
+        row = next(r for r in repository.exceptions(session, "open") if r.category == "price_variance")
+        assert (row.expected, row.actual) == ("0.12 USD", "0.13 USD")
+        assert row.owner == "anna.buyer@example-mfg.com"
+        assert row.due == date(2026, 11, 27)
+        assert row.supplier_id == "GLF" and row.status == "open"
+
+
+def test_late_delivery_date_is_raised_with_comma_decimals_read_right(loaded: Store) -> None:
+    """GIVEN RHK's German confirmation (3,85 EUR, 11 days late on line 1) WHEN processed THEN only the date deviation is raised."""
+    _process(loaded, "ordrsp_rhk_4500017002.edi")
+    assert _exceptions(loaded) == [("4500017002", 1, "date_deviation")]
+
+
+def test_clean_acknowledgment_raises_nothing(loaded: Store) -> None:
+    """GIVEN an acknowledgment equal to its PO (PCE for EA) WHEN processed THEN no exception is raised."""
+    outcome = _process(loaded, "ordrsp_acb_4500017003.edi")
+    assert (outcome.outcome, outcome.documents, outcome.exceptions) == (Outcome.PROCESSED, 1, 0)
+    assert _exceptions(loaded) == []
+
+
+def test_rejected_line_is_a_quantity_mismatch(loaded: Store) -> None:
+    """GIVEN GLF not accepting line 2 of PO 4500017004 WHEN processed THEN line 2 is a quantity mismatch and line 1 is clean."""
+    _process(loaded, "ordrsp_glf_4500017004.edi")
+    assert _exceptions(loaded) == [("4500017004", 2, "quantity_mismatch")]
+
+
+def test_unknown_po_gives_unmatched_never_a_silent_drop(loaded: Store) -> None:
+    """GIVEN an acknowledgment for a PO nobody issued WHEN processed THEN one unmatched exception names the reference."""
+    outcome = _process(loaded, "ordrsp_glf_unknown_po.edi")
+    assert outcome.outcome is Outcome.PROCESSED
+    with loaded.transaction() as session:
+        (row,) = repository.exceptions(session, "open")
+        assert (row.category, row.po_number, row.actual) == ("unmatched", "4500099999", "4500099999")
+        assert row.supplier_id == "GLF"  # attributed through the interchange sender id
+        assert row.owner == Config().rules.default_owner
+
+
+def test_processing_the_same_file_twice_adds_nothing(loaded: Store) -> None:
+    """GIVEN a processed file WHEN the same bytes arrive again THEN it is a duplicate and no row is added anywhere."""
+    _process(loaded, "ordrsp_glf_4500017001.edi")
+    before = _counts(loaded)
+    again = _process(loaded, "ordrsp_glf_4500017001.edi")
+    assert again.outcome is Outcome.DUPLICATE
+    assert _counts(loaded) == before
+
+
+def test_unreadable_file_is_kept_with_its_reason_and_retried(loaded: Store) -> None:
+    """GIVEN a file no parser reads WHEN processed twice THEN it is rejected both times, kept once, with the reason."""
+    raw = b"Hello, this is not an order confirmation.\n"
+    first = process_file(loaded, Config(), "note.txt", raw, today=TODAY, actor="test")
+    second = process_file(loaded, Config(), "note.txt", raw, today=TODAY, actor="test")
+    assert first.outcome is second.outcome is Outcome.REJECTED
+    assert "format-unrecognised" in (first.error or "")
+    with loaded.transaction() as session:
+        (inbound,) = session.scalars(select(InboundFile)).all()
+        assert (inbound.status, inbound.content) == ("rejected", raw)
+        assert "format-unrecognised" in (inbound.error or "")
+
+
+def test_a_later_document_updates_the_open_exception_instead_of_adding_one(loaded: Store) -> None:
+    """GIVEN an open price variance WHEN a re-sent confirmation (other bytes, same finding) arrives THEN no second exception is opened."""
+    _process(loaded, "ordrsp_glf_4500017001.edi")
+    raw = (FIXTURES / "edifact" / "ordrsp_glf_4500017001.edi").read_bytes() + b"\n"
+    process_file(loaded, Config(), "resent.edi", raw, today=TODAY, actor="test")
+    assert _exceptions(loaded) == [("4500017001", 1, "price_variance"), ("4500017001", 3, "quantity_mismatch")]
+
+
+def test_every_exception_and_import_is_in_the_audit_trail(loaded: Store) -> None:
+    """GIVEN imported POs and a processed file WHEN the audit trail is read THEN it holds each PO line and each exception, with who did it."""
+    _process(loaded, "ordrsp_glf_4500017001.edi")
+    with loaded.transaction() as session:
+        events = session.scalars(select(AuditEvent)).all()
+        created = [(e.entity, e.actor) for e in events if e.action == "created"]
+    assert created.count(("po_line", "test")) == 9
+    assert ("exception", "rule:price.tolerance") in created and ("exception", "rule:quantity.tolerance") in created
