@@ -230,7 +230,7 @@ def _is_utf8(body: bytes) -> bool:
 
 def _charset_problem(syntax: str | None, declared: str, used: str) -> Problem:
     said = f"UNB declares {syntax} ({declared})" if syntax else "no UNB declares a charset (utf-8 assumed)"
-    return Problem("edifact-charset-fallback", f"{said} but the bytes do not fit it; read as {used}", "UNB")
+    return Problem("edifact-charset-fallback", f"{said}, but the bytes are not {declared} text; read as {used}", "UNB")
 
 
 # --------------------------------------------------------------------------------------------- text -> segments
@@ -265,13 +265,11 @@ def _interchange_texts(text: str) -> list[str]:
 
 
 def _next_service_advice(text: str) -> int | None:
+    """Where the next UNA starts: right after an unreleased terminator, and followed by a UNB or UNH."""
     terminator, release = (text[8], text[6]) if text.startswith("UNA") and len(text) > 8 else ("'", "?")
-    for match in re.finditer("UNA", text):
-        before = text[: match.start()].rstrip()
-        opens_envelope = text[match.start() + 9 :].lstrip().startswith(("UNB", "UNH"))
-        if opens_envelope and before.endswith(terminator) and not before.endswith(release + terminator):
-            return match.start()
-    return None
+    pattern = f"(?<!{re.escape(release)}){re.escape(terminator)}\\s*(UNA.{{6}}\\s*UN[BH])"
+    match = re.search(pattern, text, re.DOTALL)
+    return match.start(1) if match else None
 
 
 def _characters(text: str) -> tuple[Characters, str]:
