@@ -10,10 +10,11 @@ Words
 from __future__ import annotations
 
 import difflib
+import os
 import tomllib
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -24,6 +25,8 @@ __all__ = [
     "DateTolerance",
     "DEFAULT_CONFIG_NAME",
     "DEFAULT_DATABASE_URL",
+    "DropConfig",
+    "MailboxConfig",
     "PriceTolerance",
     "QuantityTolerance",
     "Tolerances",
@@ -103,10 +106,72 @@ class MatchingConfig(_Section):
     min_score: float = Field(0.6, ge=0, le=1, description="below this score a document line is unmatched")
 
 
+class Secret(_Section):
+    """Where a password comes from: an environment variable or a file, never the config itself."""
+
+    password_env: str | None = Field(None, description="environment variable holding the password")
+    password_file: Path | None = Field(None, description="file holding the password (first line)")
+
+    def password(self, owner: str) -> str | None:
+        """The password, read now; a named but missing source is a ConfigError."""
+        if self.password_env is not None:
+            value = os.environ.get(self.password_env)
+            if value is None:
+                raise ConfigError(f"environment variable {self.password_env} is not set", location=f"{owner}.password_env")
+            return value
+        if self.password_file is not None:
+            try:
+                return self.password_file.read_text(encoding="utf-8").splitlines()[0]
+            except (OSError, IndexError) as error:
+                raise ConfigError(f"cannot read password file: {error}", location=f"{owner}.password_file") from None
+        return None
+
+
+class MailboxConfig(Secret):
+    """One supplier mailbox polled over IMAP."""
+
+    name: str = Field(description="channel name, unique among mailboxes and drops")
+    host: str
+    port: int | None = Field(None, ge=1, le=65535, description="default 993 for tls, 143 otherwise")
+    security: Literal["tls", "starttls", "plain"] = "tls"
+    verify_certificate: bool = True
+    user: str
+    folder: str = "INBOX"
+    processed_folder: str = "poguard/processed"
+    quarantine_folder: str = "poguard/quarantine"
+    poll_seconds: int = Field(60, ge=1)
+    idle: bool = Field(True, description="use IMAP IDLE where the server offers it")
+
+
+class DropConfig(Secret):
+    """One EDI drop: a local folder or a folder on an SFTP server."""
+
+    name: str = Field(description="channel name, unique among mailboxes and drops")
+    kind: Literal["folder", "sftp"] = "folder"
+    path: str = Field(description="folder where suppliers put files")
+    archive: str = Field(description="folder for files processed")
+    quarantine: str = Field(description="folder for files that failed, each with a .error.txt")
+    host: str | None = None
+    port: int = Field(22, ge=1, le=65535)
+    user: str | None = None
+    key_file: Path | None = None
+    poll_seconds: int = Field(60, ge=1)
+    stable_seconds: float = Field(2, ge=0, description="a file is taken once its size is unchanged this long")
+    temp_suffixes: list[str] = Field(default_factory=lambda: [".tmp", ".part", ".filepart"])
+
+
+class AgentConfig(_Section):
+    lease_seconds: int = Field(120, ge=5, description="how long a channel stays claimed by one agent")
+    batch_size: int = Field(20, ge=1, description="stored documents a worker claims per pass")
+
+
 class Config(_Section):
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     matching: MatchingConfig = Field(default_factory=MatchingConfig)
     rules: RulesConfig = Field(default_factory=RulesConfig)
+    agent: AgentConfig = Field(default_factory=AgentConfig)
+    mailboxes: list[MailboxConfig] = Field(default_factory=list)
+    drops: list[DropConfig] = Field(default_factory=list)
 
     def tolerances_for(self, supplier_id: str | None) -> Tolerances:
         """The defaults with the supplier's override merged over them."""

@@ -24,6 +24,33 @@ SUPPLIER_EXAMPLE = """\
 # late_days = 2
 """
 
+CHANNEL_EXAMPLE = """\
+# Supplier mailboxes (IMAP), one [[mailboxes]] table each. Passwords come from the environment or a file.
+# [[mailboxes]]
+# name = "orders"
+# host = "imap.example.com"
+# security = "tls"                 # tls (port 993), starttls or plain (port 143)
+# user = "poguard@example.com"
+# password_env = "POGUARD_IMAP_PASSWORD"
+# folder = "INBOX"
+# processed_folder = "poguard/processed"
+# quarantine_folder = "poguard/quarantine"
+# poll_seconds = 60
+# idle = true
+
+# EDI drops: a local folder or a folder on an SFTP server, one [[drops]] table each.
+# [[drops]]
+# name = "glf-edi"
+# kind = "sftp"                    # or "folder"
+# host = "sftp.example.com"
+# user = "poguard"
+# key_file = "/etc/poguard/id_ed25519"
+# path = "/outbound"
+# archive = "/outbound/archive"
+# quarantine = "/outbound/quarantine"
+# poll_seconds = 60
+"""
+
 
 def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
@@ -48,7 +75,7 @@ def _section(model: BaseModel, path: str) -> list[str]:
         if _is_section(info.annotation):
             nested.append((name, value))
             continue
-        if isinstance(value, dict):
+        if isinstance(value, (dict, list)):
             continue
         if info.description:
             lines.append(f"# {info.description}")
@@ -64,5 +91,7 @@ def config_template() -> str:
     config = Config()
     sections = []
     for name in type(config).model_fields:
-        sections.extend(_section(getattr(config, name), name))
-    return HEADER + "\n" + "\n\n".join(sections) + "\n\n" + SUPPLIER_EXAMPLE
+        value = getattr(config, name)
+        if isinstance(value, BaseModel):
+            sections.extend(_section(value, name))
+    return HEADER + "\n" + "\n\n".join(sections) + "\n\n" + SUPPLIER_EXAMPLE + "\n" + CHANNEL_EXAMPLE
