@@ -31,7 +31,7 @@ from poguard.domain import ExceptionStatus, ParsedDocument
 from poguard.config import DEFAULT_CONFIG_NAME, DEFAULT_DATABASE_URL, Config, load_config
 from poguard.errors import ConfigError, InputRejected, PoguardError
 from poguard.imports import read_po_lines, read_suppliers
-from poguard.pipeline import FileOutcome, Outcome, process_file
+from poguard.pipeline import Arrival, FileOutcome, Outcome, process_file
 from poguard.serialize import document_to_dict
 from poguard.store import Store, open_store
 from poguard.tables import DocumentRow, ExceptionRow
@@ -200,7 +200,7 @@ def _process_one(store: Store, config: Config, path: Path) -> FileOutcome:
         raw = path.read_bytes()
     except OSError as error:
         return FileOutcome(str(path), Outcome.REJECTED, error=f"cannot read file: {error.strerror or error}")
-    return process_file(store, config, str(path), raw, today=date.today(), actor="poguard process")
+    return process_file(store, config, Arrival(str(path), raw), today=date.today(), actor="poguard process")
 
 
 def _report(outcomes: list[FileOutcome]) -> bool:

@@ -25,6 +25,8 @@ __all__ = [
     "Deviation",
     "DocumentKind",
     "ExceptionStatus",
+    "INBOUND_TRANSITIONS",
+    "InboundStatus",
     "LineMatch",
     "LineStatus",
     "POLine",
@@ -73,6 +75,22 @@ class ExceptionStatus(StrEnum):
     AUTO_RESOLVED = "auto_resolved"
     RESOLVED = "resolved"
     ESCALATED = "escalated"
+
+
+class InboundStatus(StrEnum):
+    """Where a stored arrival (file or message) stands. `received` waits for a worker; `rejected` is kept
+    with its reason and tried again when the same content arrives again."""
+
+    RECEIVED = "received"
+    PROCESSED = "processed"
+    REJECTED = "rejected"
+
+
+INBOUND_TRANSITIONS: dict[InboundStatus, frozenset[InboundStatus]] = {
+    InboundStatus.RECEIVED: frozenset({InboundStatus.PROCESSED, InboundStatus.REJECTED}),
+    InboundStatus.REJECTED: frozenset({InboundStatus.RECEIVED}),
+    InboundStatus.PROCESSED: frozenset(),
+}
 
 
 class LineStatus(StrEnum):

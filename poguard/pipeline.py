@@ -1,7 +1,10 @@
-"""The pipeline: one raw file → parse → match → rules → stored exceptions, in one transaction.
+"""The pipeline: an arrival is stored raw first (`receive`), then parse → match → rules → stored exceptions
+in one transaction per arrival (`process_inbound`, `process_backlog`).
 
 The only place that loads from the store, calls the pure stages, and persists. Idempotent by content:
-a file already processed (same SHA-256) adds nothing; a file rejected before is tried again.
+an arrival already processed (same SHA-256, or same Message-ID) adds nothing; one rejected before is
+tried again. Waiting arrivals are claimed with SELECT ... FOR UPDATE SKIP LOCKED, so several workers on
+PostgreSQL share a backlog without doubles (SQLite ignores the lock clause: one agent runs there).
 """
 
 from __future__ import annotations
@@ -20,14 +23,22 @@ import parsers
 import rules
 from matcher import match_lines
 from poguard.config import Config
-from poguard.domain import Deviation, ExceptionStatus, LineMatch, ParsedDocument, POLine
+from poguard.domain import (
+    INBOUND_TRANSITIONS,
+    Deviation,
+    ExceptionStatus,
+    InboundStatus,
+    LineMatch,
+    ParsedDocument,
+    POLine,
+)
 from poguard.errors import ParseError
 from poguard.repository import po_lines_for, record_audit, supplier_for_sender
 from poguard.serialize import document_to_dict
 from poguard.store import Store
-from poguard.tables import DocumentRow, ExceptionRow, InboundFile, MatchRow
+from poguard.tables import DocumentRow, ExceptionRow, InboundFile, MatchRow, utcnow
 
-__all__ = ["FileOutcome", "Outcome", "process_file"]
+__all__ = ["Arrival", "FileOutcome", "Outcome", "process_backlog", "process_file", "process_inbound", "receive"]
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +50,23 @@ class Outcome(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Arrival:
+    """A file or message as it arrived, with what its channel knows of the sender."""
+
+    name: str
+    content: bytes
+    channel: str = "cli"
+    sender: str | None = None
+    message_id: str | None = None
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
 class FileOutcome:
-    """What became of one file: its documents and the exceptions raised or updated, or why it was rejected."""
+    """What became of one arrival: its documents and the exceptions raised or updated, or why it was rejected."""
 
     name: str
     outcome: Outcome
@@ -56,39 +82,96 @@ class _Context:
     actor: str
 
 
-def _inbound(session: Session, sha256: str) -> InboundFile | None:
-    return session.scalars(select(InboundFile).where(InboundFile.sha256 == sha256)).one_or_none()
+def _move(row: InboundFile, status: InboundStatus) -> None:
+    current = InboundStatus(row.status)
+    if status not in INBOUND_TRANSITIONS[current]:
+        raise ValueError(f"inbound {row.id}: {current} cannot become {status}")
+    row.status = status.value
 
 
-def process_file(store: Store, config: Config, name: str, raw: bytes, *, today: date, actor: str) -> FileOutcome:
-    """Store `raw` and everything poguard finds in it; a file already processed is a duplicate."""
-    sha256 = hashlib.sha256(raw).hexdigest()
-    try:
+def receive(session: Session, arrival: Arrival) -> InboundFile:
+    """Store the raw arrival first, deduplicated by content hash and then by Message-ID; the stored row.
+
+    A rejected arrival that comes again is set back to `received`, so a fixed parser gets another go.
+    """
+    row = session.scalars(select(InboundFile).where(InboundFile.sha256 == arrival.sha256)).one_or_none()
+    if row is None and arrival.message_id is not None:
+        row = session.scalars(select(InboundFile).where(InboundFile.message_id == arrival.message_id)).first()
+    if row is None:
+        row = InboundFile(
+            sha256=arrival.sha256, filename=arrival.name, content=arrival.content, channel=arrival.channel,
+            sender=arrival.sender, message_id=arrival.message_id, status=InboundStatus.RECEIVED.value,
+        )
+        session.add(row)
+        session.flush()
+    elif row.status == InboundStatus.REJECTED:
+        _move(row, InboundStatus.RECEIVED)
+    return row
+
+
+def _claim(session: Session, inbound_id: int | None) -> InboundFile | None:
+    """Lock one waiting arrival (that one, or the oldest); rows other workers hold are skipped."""
+    query = select(InboundFile).where(InboundFile.status == InboundStatus.RECEIVED)
+    query = query.where(InboundFile.id == inbound_id) if inbound_id is not None else query.order_by(InboundFile.id)
+    return session.scalars(query.limit(1).with_for_update(skip_locked=True)).one_or_none()
+
+
+def process_inbound(store: Store, config: Config, inbound_id: int, *, today: date, actor: str) -> FileOutcome | None:
+    """Process one stored arrival if it still waits; None when it is done or another worker holds it."""
+    with store.transaction() as session:
+        row = _claim(session, inbound_id)
+        return None if row is None else _process(session, _Context(config, today, actor), row)
+
+
+def process_backlog(store: Store, config: Config, *, today: date, actor: str, limit: int) -> list[FileOutcome]:
+    """Claim and process up to `limit` waiting arrivals, one transaction each; N workers share the backlog."""
+    outcomes: list[FileOutcome] = []
+    context = _Context(config, today, actor)
+    while len(outcomes) < limit:
         with store.transaction() as session:
-            return _process(session, _Context(config, today, actor), name, raw, sha256)
-    except IntegrityError:
-        log.info("file processed concurrently by another worker name=%s sha256=%s", name, sha256)
-        return FileOutcome(name, Outcome.DUPLICATE)
+            row = _claim(session, None)
+            if row is None:
+                break
+            outcomes.append(_process(session, context, row))
+    return outcomes
 
 
-def _process(session: Session, context: _Context, name: str, raw: bytes, sha256: str) -> FileOutcome:
-    inbound = _inbound(session, sha256)
-    if inbound is not None and inbound.status == Outcome.PROCESSED:
-        return FileOutcome(name, Outcome.DUPLICATE)
-    if inbound is None:
-        inbound = InboundFile(sha256=sha256, filename=name, content=raw, status=Outcome.REJECTED)
-        session.add(inbound)
+def _receive_once(store: Store, arrival: Arrival) -> tuple[int, InboundStatus]:
+    with store.transaction() as session:
+        row = receive(session, arrival)
+        return row.id, InboundStatus(row.status)
+
+
+def _receive_committed(store: Store, arrival: Arrival) -> tuple[int, InboundStatus]:
+    """Receive in a transaction of its own."""
     try:
-        documents = parsers.parse(raw)
+        return _receive_once(store, arrival)
+    except IntegrityError:
+        return _receive_once(store, arrival)  # another worker stored the same content first: read it back
+
+
+def process_file(store: Store, config: Config, arrival: Arrival, *, today: date, actor: str) -> FileOutcome:
+    """Receive `arrival`, then process it; content already processed is a duplicate and adds nothing."""
+    inbound_id, status = _receive_committed(store, arrival)
+    if status is InboundStatus.PROCESSED:
+        return FileOutcome(arrival.name, Outcome.DUPLICATE)
+    outcome = process_inbound(store, config, inbound_id, today=today, actor=actor)
+    return FileOutcome(arrival.name, Outcome.DUPLICATE) if outcome is None else outcome
+
+
+def _process(session: Session, context: _Context, inbound: InboundFile) -> FileOutcome:
+    try:
+        documents = parsers.parse(inbound.content)
     except ParseError as error:
-        inbound.status, inbound.error = Outcome.REJECTED, str(error)
-        log.warning("file rejected name=%s reason=%s", name, error)
-        return FileOutcome(name, Outcome.REJECTED, error=str(error))
-    inbound.status, inbound.error, inbound.parser = Outcome.PROCESSED, None, documents[0].parser
-    session.flush()
+        _move(inbound, InboundStatus.REJECTED)
+        inbound.error = str(error)
+        log.warning("file rejected name=%s inbound=%d reason=%s", inbound.filename, inbound.id, error)
+        return FileOutcome(inbound.filename, Outcome.REJECTED, error=str(error))
+    _move(inbound, InboundStatus.PROCESSED)
+    inbound.error, inbound.parser, inbound.processed_at = None, documents[0].parser, utcnow()
     raised = sum(_store_document(session, context, inbound, position, doc) for position, doc in enumerate(documents))
-    log.info("file processed name=%s documents=%d exceptions=%d", name, len(documents), raised)
-    return FileOutcome(name, Outcome.PROCESSED, documents=len(documents), exceptions=raised)
+    log.info("file processed name=%s inbound=%d documents=%d exceptions=%d", inbound.filename, inbound.id, len(documents), raised)
+    return FileOutcome(inbound.filename, Outcome.PROCESSED, documents=len(documents), exceptions=raised)
 
 
 def _store_document(session: Session, context: _Context, inbound: InboundFile, position: int, doc: ParsedDocument) -> int:

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Date,
     DateTime,
     Dialect,
@@ -29,7 +30,9 @@ __all__ = [
     "Base",
     "DocumentRow",
     "ExceptionRow",
+    "ChannelRow",
     "InboundFile",
+    "LedgerEntry",
     "MatchRow",
     "POLineRow",
     "PurchaseOrderRow",
@@ -147,9 +150,13 @@ class InboundFile(Base):
     filename: Mapped[str] = mapped_column(String(500))
     content: Mapped[bytes] = mapped_column(LargeBinary)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), index=True)
     error: Mapped[str | None] = mapped_column(Text)
     parser: Mapped[str | None] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(100), default="cli")
+    sender: Mapped[str | None] = mapped_column(String(320))
+    message_id: Mapped[str | None] = mapped_column(String(500), index=True)
+    processed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     documents: Mapped[list[DocumentRow]] = relationship(back_populates="inbound", order_by="DocumentRow.position")
 
 
@@ -220,3 +227,40 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(32))
     changes: Mapped[dict[str, Any]] = mapped_column(JSON)
     actor: Mapped[str] = mapped_column(String(200))
+
+
+class LedgerEntry(Base):
+    """One message or file seen on a channel, so it is fetched once; `acknowledged_at` is set once it was
+    moved to the processed or quarantine folder, after the commit of its processing."""
+
+    __tablename__ = "ingest_ledger"
+    __table_args__ = (
+        UniqueConstraint("channel", "folder", "uidvalidity", "uid", name="uq_ingest_ledger_channel_uid"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(100))
+    folder: Mapped[str] = mapped_column(String(500))
+    uidvalidity: Mapped[int] = mapped_column(BigInteger, default=0)
+    uid: Mapped[str] = mapped_column(String(500))
+    message_id: Mapped[str | None] = mapped_column(String(500))
+    sha256: Mapped[str] = mapped_column(String(64))
+    inbound_id: Mapped[int] = mapped_column(ForeignKey("inbound_files.id"), index=True)
+    seen_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    inbound: Mapped[InboundFile] = relationship()
+
+
+class ChannelRow(Base):
+    """A mailbox or EDI drop: who holds its lease, and how its last polls went."""
+
+    __tablename__ = "channels"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(200))
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_poll_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_success_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    received: Mapped[int] = mapped_column(Integer, default=0)

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from poguard import repository
 from poguard.config import Config
 from poguard.imports import read_po_lines, read_suppliers
-from poguard.pipeline import Outcome, process_file
+from poguard.pipeline import Arrival, Outcome, process_backlog, process_file, receive
 from poguard.store import Store
 from poguard.tables import AuditEvent, DocumentRow, ExceptionRow, InboundFile, MatchRow
 
@@ -30,7 +30,7 @@ def loaded(store: Store) -> Store:
 
 def _process(store: Store, name: str, config: Config | None = None):
     path = FIXTURES / "edifact" / name
-    return process_file(store, config or Config(), path.name, path.read_bytes(), today=TODAY, actor="test")
+    return process_file(store, config or Config(), Arrival(path.name, path.read_bytes()), today=TODAY, actor="test")
 
 
 def _exceptions(store: Store) -> list[tuple]:
@@ -109,8 +109,8 @@ def test_processing_the_same_file_twice_adds_nothing(loaded: Store) -> None:
 def test_unreadable_file_is_kept_with_its_reason_and_retried(loaded: Store) -> None:
     """GIVEN a file no parser reads WHEN processed twice THEN it is rejected both times, kept once, with the reason."""
     raw = b"Hello, this is not an order confirmation.\n"
-    first = process_file(loaded, Config(), "note.txt", raw, today=TODAY, actor="test")
-    second = process_file(loaded, Config(), "note.txt", raw, today=TODAY, actor="test")
+    first = process_file(loaded, Config(), Arrival("note.txt", raw), today=TODAY, actor="test")
+    second = process_file(loaded, Config(), Arrival("note.txt", raw), today=TODAY, actor="test")
     assert first.outcome is second.outcome is Outcome.REJECTED
     assert "format-unrecognised" in (first.error or "")
     with loaded.transaction() as session:
@@ -123,7 +123,7 @@ def test_a_later_document_updates_the_open_exception_instead_of_adding_one(loade
     """GIVEN an open price variance WHEN a re-sent confirmation (other bytes, same finding) arrives THEN no second exception is opened."""
     _process(loaded, "ordrsp_glf_4500017001.edi")
     raw = (FIXTURES / "edifact" / "ordrsp_glf_4500017001.edi").read_bytes() + b"\n"
-    process_file(loaded, Config(), "resent.edi", raw, today=TODAY, actor="test")
+    process_file(loaded, Config(), Arrival("resent.edi", raw), today=TODAY, actor="test")
     assert _exceptions(loaded) == [("4500017001", 1, "price_variance"), ("4500017001", 3, "quantity_mismatch")]
 
 
@@ -135,3 +135,24 @@ def test_every_exception_and_import_is_in_the_audit_trail(loaded: Store) -> None
         created = [(e.entity, e.actor) for e in events if e.action == "created"]
     assert created.count(("po_line", "test")) == 9
     assert ("exception", "rule:price.tolerance") in created and ("exception", "rule:quantity.tolerance") in created
+
+
+def test_an_arrival_is_stored_raw_before_it_is_processed(loaded: Store) -> None:
+    """GIVEN an arrival received but not processed WHEN the backlog runs THEN it is processed once, and a second run finds nothing."""
+    raw = (FIXTURES / "edifact" / "ordrsp_glf_4500017001.edi").read_bytes()
+    with loaded.transaction() as session:
+        row = receive(session, Arrival("mail.edi", raw, channel="imap:orders", message_id="<a@glf>"))
+        assert row.status == "received"
+    first = process_backlog(loaded, Config(), today=TODAY, actor="test", limit=10)
+    second = process_backlog(loaded, Config(), today=TODAY, actor="test", limit=10)
+    assert [(o.outcome, o.exceptions) for o in first] == [(Outcome.PROCESSED, 2)]
+    assert second == []
+
+
+def test_same_message_id_with_other_bytes_is_one_arrival(loaded: Store) -> None:
+    """GIVEN a message stored once WHEN the same Message-ID arrives with other bytes (another mailbox's headers) THEN it is the same arrival."""
+    raw = (FIXTURES / "edifact" / "ordrsp_glf_4500017001.edi").read_bytes()
+    with loaded.transaction() as session:
+        first = receive(session, Arrival("a", raw, message_id="<x@glf>")).id
+        second = receive(session, Arrival("b", raw + b"\n", message_id="<x@glf>")).id
+    assert first == second
