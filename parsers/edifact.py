@@ -712,6 +712,7 @@ def _read_document(message: _Message, kind: DocumentKind, problems: list[Problem
     _apply_message_status(doc, parts.header)
     _apply_header_delivery(doc, parts.header, rules, problems)
     _read_po_number(doc, parts, problems)
+    _read_supplier_order_number(doc, parts.header)
     _check_line_count(doc, parts.summary, problems)
     _check_trailer(message, problems)
     return doc
@@ -764,6 +765,7 @@ def _apply_message_status(doc: ParsedDocument, header: list[_Segment]) -> None:
     status = _MESSAGE_STATUS.get(bgm.value(2)) if bgm else None
     if bgm is None or status is None:
         return
+    _set(doc, "status", status, Provenance(bgm.source(" (message function)")))
     for line in doc.lines:
         if line.status is LineStatus.UNKNOWN:
             note = " (message function; the LIN states none)"
@@ -781,6 +783,12 @@ def _apply_header_delivery(doc: ParsedDocument, header: list[_Segment], rules: _
     provenance = Provenance(dtm.source(" (header date; the line has none)"), FALLBACK_CONFIDENCE)
     for line in waiting:
         _set(line, "delivery_date", dated.value, provenance)
+
+
+def _read_supplier_order_number(doc: ParsedDocument, header: list[_Segment]) -> None:
+    rff = _qualified(header, "RFF", ("VN",))
+    if rff is not None and rff.value(0, 1):
+        _set(doc, "supplier_order_number", rff.value(0, 1), Provenance(rff.source()))
 
 
 def _read_po_number(doc: ParsedDocument, parts: _Parts, problems: list[Problem]) -> None:

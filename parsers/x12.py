@@ -102,6 +102,8 @@ CHANGE_TYPE_STATUS: dict[str, LineStatus] = {
 # is a delivery date: 068 and 011 are ship dates, taken only when nothing better is there.
 DELIVERY_QUALIFIERS: dict[str, float] = {"067": 1.0, "017": 1.0, "002": 1.0, "068": 0.7, "011": 0.7}
 HEADER_DATE_FACTOR = 0.8
+# Beginning segments whose document number is the seller's own order number (BAK08, BCA09).
+SELLER_ORDER_SEGMENTS = frozenset({"BAK", "BCA"})
 ITEM_QUALIFIERS = frozenset({"BP", "IN"})  # buyer's part number, buyer's item number
 SUPPLIER_QUALIFIERS = frozenset({"VP", "VN", "VC"})  # vendor's part, item and catalog numbers
 LINE_END_TAGS = frozenset({"HL", "CTT", "TDS"})
@@ -562,7 +564,10 @@ def _read_transaction(transaction: _Transaction) -> list[ParsedDocument]:
     layout = LAYOUTS[transaction.code]
     outside, loops = _partition(transaction.segments, layout.line)
     document = _read_header(transaction, layout, outside)
-    defaults = _Defaults(_header_status(document, layout, outside), _header_delivery(outside, document.problems))
+    header_status = _header_status(document, layout, outside)
+    if header_status is not None:
+        _put(document, "status", header_status[0], header_status[1])
+    defaults = _Defaults(header_status, _header_delivery(outside, document.problems))
     lines = [_read_line(loop, position, layout, defaults, document.problems) for position, loop in enumerate(loops, 1)]
     if layout.kind is DocumentKind.SHIP_NOTICE:
         return _by_order(document, lines, loops, transaction)
@@ -654,6 +659,8 @@ def _read_header(transaction: _Transaction, layout: _Layout, outside: list[Segme
         message = f"{transaction.name} skipped: it has no {layout.begin} beginning segment"
         raise _Damaged(Problem("x12-missing-begin-segment", message, transaction.start.location))
     _put(document, "number", begin.element(layout.number), begin)
+    if layout.begin in SELLER_ORDER_SEGMENTS:
+        _put(document, "supplier_order_number", begin.element(layout.number), begin)
     if layout.po_number is not None:
         _put(document, "po_number", begin.element(layout.po_number), begin)
     _put(document, "issue_date", _date(begin, layout.issue_date, document.problems), begin)

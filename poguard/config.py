@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from poguard.errors import ConfigError
 
@@ -56,8 +56,8 @@ class QuantityTolerance(_Section):
 
 
 class DateTolerance(_Section):
-    early_days: int | None = Field(3, ge=0, description="delivery before the need-by date, in calendar days")
-    late_days: int | None = Field(0, ge=0, description="delivery after the need-by date, in calendar days")
+    early_days: int | None = Field(3, ge=0, description="delivery before the need-by date, in business days")
+    late_days: int | None = Field(0, ge=0, description="delivery after the need-by date, in business days")
 
 
 class Tolerances(_Section):
@@ -74,28 +74,71 @@ class ToleranceOverride(_Section):
     date: DateTolerance | None = None
 
 
-class SlaDays(_Section):
-    """Business days an owner has to act on a new exception, per category."""
+class AutoResolve(_Section):
+    """Low-risk differences recorded as auto_resolved (with the rule that resolved them) instead of open."""
 
-    price_variance: int = Field(2, ge=0)
-    quantity_mismatch: int = Field(1, ge=0)
-    date_deviation: int = Field(1, ge=0)
-    sku_mismatch: int = Field(2, ge=0)
-    missing_documentation: int = Field(3, ge=0)
-    unauthorized_change: int = Field(1, ge=0)
-    unacknowledged_po: int = Field(2, ge=0)
-    unmatched: int = Field(1, ge=0)
+    within_tolerance: bool = Field(True, description="a price, quantity or date difference inside its tolerance")
+    equivalent_uom: bool = Field(True, description="another unit whose converted quantity and price are equal")
+
+
+class AcknowledgmentRule(_Section):
+    within_days: int = Field(2, ge=0, description="business days after the PO date an acknowledgment is due")
 
 
 class RulesConfig(Tolerances):
-    suppliers: dict[str, ToleranceOverride] = Field(
-        default_factory=dict,
-        description="per-supplier overrides: [rules.suppliers.GLF.price] over_pct = 5",
-    )
-    sla_days: SlaDays = Field(default_factory=SlaDays)
-    default_owner: str = Field(
-        "purchasing@example.com", description="who owns exceptions no PO buyer can be found for"
-    )
+    auto_resolve: AutoResolve = Field(default_factory=AutoResolve)
+    acknowledgment: AcknowledgmentRule = Field(default_factory=AcknowledgmentRule)
+    check_lead_time: bool = Field(True, description="flag promised dates inside the supplier's lead time")
+    suppliers: dict[str, ToleranceOverride] = Field(default_factory=dict)
+    item_groups: dict[str, ToleranceOverride] = Field(default_factory=dict)
+    items: dict[str, ToleranceOverride] = Field(default_factory=dict)
+
+
+class Ownership(_Section):
+    owner: str = Field(description="the role that owns the exception (a key of [roles])")
+    sla_days: int = Field(ge=0, description="business days to act")
+    escalate_to: str = Field(description="the role an overdue exception escalates to")
+
+
+def _ownership(owner: str, sla_days: int, escalate_to: str) -> Any:
+    return Field(default_factory=lambda: Ownership(owner=owner, sla_days=sla_days, escalate_to=escalate_to))
+
+
+class OwnershipConfig(_Section):
+    """Who owns each category of exception, the SLA in business days, and where it escalates."""
+
+    price_variance: Ownership = _ownership("buyer", 2, "procurement_lead")
+    quantity_mismatch: Ownership = _ownership("receiving", 1, "warehouse_manager")
+    date_deviation: Ownership = _ownership("scheduler", 1, "supply_chain_head")
+    missing_documentation: Ownership = _ownership("supplier_quality", 3, "quality_manager")
+    sku_mismatch: Ownership = _ownership("buyer", 2, "procurement_lead")
+    unauthorized_change: Ownership = _ownership("buyer", 1, "procurement_lead")
+    unacknowledged_po: Ownership = _ownership("buyer", 2, "procurement_lead")
+    unmatched: Ownership = _ownership("buyer", 1, "procurement_lead")
+
+
+class RolesConfig(_Section):
+    """Roles map to people. `buyer` is the PO's buyer; the address here is used when a PO has none."""
+
+    buyer: str = "purchasing@example.com"
+    procurement_lead: str = "procurement.lead@example.com"
+    receiving: str = "receiving@example.com"
+    warehouse_manager: str = "warehouse.manager@example.com"
+    scheduler: str = "scheduling@example.com"
+    supply_chain_head: str = "supply.chain@example.com"
+    supplier_quality: str = "supplier.quality@example.com"
+    quality_manager: str = "quality.manager@example.com"
+
+
+class UnitConversion(_Section):
+    unit: str = Field(description="the unit a supplier writes, e.g. PK")
+    equals: Decimal = Field(gt=0, description="how many base units one such unit holds, e.g. 10")
+    base: str = Field(description="the base unit, e.g. EA")
+    item: str | None = Field(None, description="only for this item (a pack size); all items when absent")
+
+
+class CalendarConfig(_Section):
+    country: str | None = Field(None, description="ISO country whose holidays SLA clocks skip (weekends always)")
 
 
 class DatabaseConfig(_Section):
@@ -169,20 +212,43 @@ class Config(_Section):
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     matching: MatchingConfig = Field(default_factory=MatchingConfig)
     rules: RulesConfig = Field(default_factory=RulesConfig)
+    ownership: OwnershipConfig = Field(default_factory=OwnershipConfig)
+    roles: RolesConfig = Field(default_factory=RolesConfig)
+    calendar: CalendarConfig = Field(default_factory=CalendarConfig)
+    unit_conversions: list[UnitConversion] = Field(default_factory=list)
     agent: AgentConfig = Field(default_factory=AgentConfig)
     mailboxes: list[MailboxConfig] = Field(default_factory=list)
     drops: list[DropConfig] = Field(default_factory=list)
 
-    def tolerances_for(self, supplier_id: str | None) -> Tolerances:
-        """The defaults with the supplier's override merged over them."""
+    @model_validator(mode="after")
+    def _roles_exist(self) -> Config:
+        roles = set(RolesConfig.model_fields)
+        for category, ownership in self.ownership:
+            for field_name in ("owner", "escalate_to"):
+                role = getattr(ownership, field_name)
+                if role not in roles:
+                    raise ValueError(f"ownership.{category}.{field_name}: unknown role {role!r}; roles are {', '.join(sorted(roles))}")
+        return self
+
+    def tolerances_for(self, supplier_id: str | None, item: str | None = None, item_group: str | None = None) -> Tolerances:
+        """The defaults with overrides merged over them, most specific last: item group, supplier, item."""
         merged = Tolerances(price=self.rules.price, quantity=self.rules.quantity, date=self.rules.date).model_dump()
-        override = self.rules.suppliers.get(supplier_id or "")
-        if override is not None:
+        overrides = (self.rules.item_groups.get(item_group or ""), self.rules.suppliers.get(supplier_id or ""),
+                     self.rules.items.get(item or ""))
+        for override in overrides:
+            if override is None:
+                continue
             for section in ("price", "quantity", "date"):
                 partial = getattr(override, section)
                 if partial is not None:
                     merged[section].update(partial.model_dump(exclude_unset=True))
         return Tolerances.model_validate(merged)
+
+    def person(self, role: str, buyer: str | None = None) -> str:
+        """The address behind a role; `buyer` is the PO's buyer when known."""
+        if role == "buyer" and buyer:
+            return buyer
+        return getattr(self.roles, role)
 
 
 def _known_names(model: type[BaseModel]) -> list[str]:

@@ -22,6 +22,7 @@ from enum import StrEnum
 
 __all__ = [
     "Category",
+    "ContractPrice",
     "Deviation",
     "DocumentKind",
     "ExceptionStatus",
@@ -110,6 +111,7 @@ class Supplier:
     emails: tuple[str, ...] = ()
     edi_ids: tuple[str, ...] = ()
     lead_time_days: int | None = None
+    country: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +131,23 @@ class POLine:
     need_by: date
     buyer: str
     required_docs: tuple[str, ...] = ()
+    item_group: str | None = None
+    po_date: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContractPrice:
+    """An agreed unit price for a supplier's item over a period (`valid_to` None: open-ended)."""
+
+    supplier_id: str
+    item: str
+    unit_price: Decimal
+    currency: str
+    valid_from: date
+    valid_to: date | None = None
+
+    def applies_on(self, day: date) -> bool:
+        return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +194,11 @@ class ParsedLine:
 
 @dataclass(slots=True)
 class ParsedDocument:
-    """One supplier document read by one parser. An interchange or an e-mail may hold several."""
+    """One supplier document read by one parser. An interchange or an e-mail may hold several.
+
+    `status` is the document's own verdict (a whole order accepted or rejected); `certificates` names the
+    quality documents it is or carries (`CoC`, `MTR`); `origin` says where it sat (an e-mail attachment).
+    """
 
     kind: DocumentKind
     parser: str
@@ -185,6 +208,11 @@ class ParsedDocument:
     currency: str | None = None
     total: Decimal | None = None
     sender: str | None = None
+    supplier_order_number: str | None = None
+    status: LineStatus = LineStatus.UNKNOWN
+    payment_terms: str | None = None
+    certificates: tuple[str, ...] = ()
+    origin: str | None = None
     lines: list[ParsedLine] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     provenance: dict[str, Provenance] = field(default_factory=dict)
@@ -213,3 +241,5 @@ class Deviation:
     actual: str
     message: str
     value_at_stake: Decimal | None = None
+    resolution: str | None = None
+    """The rule that resolves this deviation on its own (low risk), or None when a person must act."""

@@ -13,16 +13,19 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from poguard.domain import POLine, Supplier
+from poguard.domain import ContractPrice, POLine, Supplier
 from poguard.errors import InputRejected
 
-__all__ = ["PO_COLUMNS", "SUPPLIER_COLUMNS", "read_po_lines", "read_suppliers"]
+__all__ = ["PO_COLUMNS", "PRICE_COLUMNS", "SUPPLIER_COLUMNS", "read_po_lines", "read_prices", "read_suppliers"]
 
 SUPPLIER_COLUMNS = ("supplier_id", "name", "emails", "edi_ids", "lead_time_days")
 PO_COLUMNS = (
     "po_number", "line", "supplier_id", "item", "supplier_item", "description", "quantity", "uom",
     "unit_price", "currency", "need_by", "buyer", "required_docs",
 )
+PRICE_COLUMNS = ("supplier_id", "item", "unit_price", "currency", "valid_from", "valid_to")
+# Optional columns, read when present: suppliers `country` (ISO 3166 alpha-2, for holiday calendars);
+# POs `item_group` (for tolerance overrides) and `po_date` (ISO, for the acknowledgment deadline).
 
 
 class _RowError(ValueError):
@@ -63,6 +66,17 @@ def _integer(text: str, column: str) -> int:
     return int(text)
 
 
+def _optional_date(row: dict[str, str], column: str) -> date | None:
+    return _iso_date(row, column) if _optional(row, column) else None
+
+
+def _country(row: dict[str, str]) -> str | None:
+    country = _optional(row, "country")
+    if country is not None and (len(country) != 2 or not country.isalpha()):
+        raise _RowError("country", f"expected an ISO 3166 alpha-2 code such as DE, got {country!r}")
+    return None if country is None else country.upper()
+
+
 def _iso_date(row: dict[str, str], column: str) -> date:
     text = _required(row, column)
     try:
@@ -88,6 +102,7 @@ def _supplier(row: dict[str, str]) -> Supplier:
         emails=_emails(row, "emails"),
         edi_ids=_list(row, "edi_ids"),
         lead_time_days=None if lead_time is None else _integer(lead_time, "lead_time_days"),
+        country=_country(row),
     )
 
 
@@ -120,7 +135,23 @@ def _po_line(row: dict[str, str]) -> POLine:
         need_by=_iso_date(row, "need_by"),
         buyer=_buyer(row),
         required_docs=_list(row, "required_docs"),
+        item_group=_optional(row, "item_group"),
+        po_date=_optional_date(row, "po_date"),
     )
+
+
+def _price(row: dict[str, str]) -> ContractPrice:
+    price = ContractPrice(
+        supplier_id=_required(row, "supplier_id"),
+        item=_required(row, "item"),
+        unit_price=_decimal(row, "unit_price", positive=False),
+        currency=_currency(row),
+        valid_from=_iso_date(row, "valid_from"),
+        valid_to=_optional_date(row, "valid_to"),
+    )
+    if price.valid_to is not None and price.valid_to < price.valid_from:
+        raise _RowError("valid_to", f"ends before valid_from {price.valid_from}")
+    return price
 
 
 def _check_width(row: dict[str | None, Any], width: int) -> None:
@@ -188,3 +219,10 @@ def _reject_mixed_suppliers(path: Path, lines: list[POLine]) -> None:
                 f"PO {line.po_number} has lines for suppliers {first} and {line.supplier_id}; nothing imported",
                 location=str(path),
             )
+
+
+def read_prices(path: Path) -> list[ContractPrice]:
+    """Every contract price in the CSV (`valid_to` may be empty: open-ended)."""
+    prices: list[ContractPrice] = _read_rows(path, PRICE_COLUMNS, _price)
+    _reject_duplicates(path, [(p.supplier_id, p.item, p.valid_from) for p in prices], "contract price")
+    return prices

@@ -21,26 +21,21 @@ from sqlalchemy.orm import Session
 
 import parsers
 import rules
-from matcher import match_lines
+from matcher import compact_id, match_lines, rank_orders
+from poguard import lifecycle, repository
 from poguard.config import Config
-from poguard.domain import (
-    INBOUND_TRANSITIONS,
-    Deviation,
-    ExceptionStatus,
-    InboundStatus,
-    LineMatch,
-    ParsedDocument,
-    POLine,
-)
+from poguard.domain import INBOUND_TRANSITIONS, InboundStatus, LineMatch, LineStatus, ParsedDocument, POLine
 from poguard.errors import ParseError
-from poguard.repository import po_lines_for, record_audit, supplier_for_sender
 from poguard.serialize import document_to_dict
 from poguard.store import Store
-from poguard.tables import DocumentRow, ExceptionRow, InboundFile, MatchRow, utcnow
+from poguard.tables import DocumentRow, InboundFile, MatchRow, utcnow
+from rules import PoHistory, RuleInput
 
 __all__ = ["Arrival", "FileOutcome", "Outcome", "process_backlog", "process_file", "process_inbound", "receive"]
 
 log = logging.getLogger(__name__)
+
+LEARN_SCORE = 0.95
 
 
 class Outcome(StrEnum):
@@ -174,25 +169,87 @@ def _process(session: Session, context: _Context, inbound: InboundFile) -> FileO
     return FileOutcome(inbound.filename, Outcome.PROCESSED, documents=len(documents), exceptions=raised)
 
 
+@dataclass(frozen=True, slots=True)
+class _Order:
+    """The PO a document was found to refer to, and why."""
+
+    po_number: str | None
+    lines: list[tuple[int, POLine]]
+    reason: str | None
+
+
+def _order(session: Session, config: Config, doc: ParsedDocument, supplier_id: str | None, xref: dict[str, str]) -> _Order:
+    """The PO by its reference (exact or normalised), else by the supplier's order number seen before, else,
+    when the document gives no reference at all, the supplier's PO holding most of the document's items."""
+    stored = repository.po_lines_for(session, doc.po_number)
+    if stored:
+        return _Order(stored[0][1].po_number, stored, f"PO reference {doc.po_number}")
+    known = repository.po_for_supplier_order(session, supplier_id, doc.supplier_order_number)
+    if known is not None:
+        return _Order(known, repository.po_lines_for(session, known),
+                      f"supplier order {doc.supplier_order_number} belongs to PO {known}")
+    if doc.po_number or not supplier_id:
+        return _Order(doc.po_number, [], None)  # a reference that names no PO is reported, never guessed around
+    candidates = rank_orders(doc, repository.open_orders(session, supplier_id), xref)
+    if candidates and (len(candidates) == 1 or candidates[0].score > candidates[1].score):
+        best = candidates[0]
+        return _Order(best.po_number, repository.po_lines_for(session, best.po_number), best.reason)
+    return _Order(doc.po_number, [], None)
+
+
+def _history(session: Session, config: Config, po_number: str | None, po_lines: list[POLine], xref: dict[str, str]) -> PoHistory:
+    """What the PO's earlier documents said, folded in arrival order."""
+    history = PoHistory()
+    for earlier in repository.documents_for(session, po_number):
+        matches = match_lines(earlier, po_lines, config.matching.min_score, xref)
+        history = history.after(earlier, matches)
+    return history
+
+
 def _store_document(session: Session, context: _Context, inbound: InboundFile, position: int, doc: ParsedDocument) -> int:
-    """Match and check one document, store it with its matches and exceptions; the number of exceptions."""
-    stored_lines = po_lines_for(session, doc.po_number)
-    po_lines = [line for _, line in stored_lines]
-    row_ids = {line.line: row_id for row_id, line in stored_lines}
-    supplier_id = po_lines[0].supplier_id if po_lines else supplier_for_sender(session, doc.sender)
-    matches = match_lines(doc, po_lines, context.config.matching.min_score)
-    deviations = rules.evaluate(doc, po_lines, matches, context.config.tolerances_for(supplier_id))
+    """Find the PO, match and check one document, store it with its matches; reconcile its exceptions."""
+    config = context.config
+    sender_supplier = repository.supplier_for_sender(session, doc.sender or inbound.sender)
+    order = _order(session, config, doc, sender_supplier, repository.cross_references(session, sender_supplier))
+    po_lines = [line for _, line in order.lines]
+    supplier_id = po_lines[0].supplier_id if po_lines else sender_supplier
+    xref = repository.cross_references(session, supplier_id)
+    matches = match_lines(doc, po_lines, config.matching.min_score, xref)
+    history = _history(session, config, order.po_number, po_lines, xref)
+    prices = repository.contract_prices(session, supplier_id, [line.item for line in po_lines])
+    rule_input = RuleInput(doc, po_lines, matches, repository.supplier(session, supplier_id), history, tuple(prices), context.today)
+    deviations = rules.evaluate(rule_input, config)
     row = DocumentRow(
         inbound_id=inbound.id, position=position, kind=doc.kind, parser=doc.parser, number=doc.number,
-        po_number=doc.po_number, sender=doc.sender, supplier_id=supplier_id, data=document_to_dict(doc),
+        po_number=order.po_number, sender=doc.sender or inbound.sender, supplier_id=supplier_id,
+        supplier_order_number=doc.supplier_order_number, po_reason=order.reason, data=document_to_dict(doc),
     )
     session.add(row)
     session.flush()
+    row_ids = {line.line: row_id for row_id, line in order.lines}
     session.add_all(_match_row(row.id, match, row_ids) for match in matches)
-    buyer = po_lines[0].buyer if po_lines else None
-    for deviation in deviations:
-        _raise_exception(session, context, row, deviation, _buyer_of(deviation, po_lines) or buyer)
-    return len(deviations)
+    _learn(session, doc, matches, supplier_id, row)
+    buyers: dict[int | None, str | None] = {line.line: line.buyer for line in po_lines}
+    buyers[None] = po_lines[0].buyer if po_lines else None
+    covered = frozenset(m.po_line.line for m in matches if m.po_line is not None)
+    if doc.status is LineStatus.REJECTED and not doc.lines:
+        covered = frozenset(buyers) - {None}  # type: ignore[assignment]
+    return lifecycle.reconcile(session, lifecycle.ReconcileInput(
+        row, lifecycle.Family.of(doc.kind), order.po_number, deviations, covered, buyers, context.today, context.actor,
+    ), config)
+
+
+def _learn(session: Session, doc: ParsedDocument, matches: list[LineMatch], supplier_id: str | None, row: DocumentRow) -> None:
+    """Remember supplier items matched to our items by stronger evidence (a PO line reference or our item)."""
+    if supplier_id is None:
+        return
+    for match in matches:
+        line = doc.lines[match.line_index]
+        if match.po_line is None or not line.supplier_item or match.score < LEARN_SCORE:
+            continue
+        if compact_id(line.supplier_item) != compact_id(match.po_line.supplier_item):
+            repository.learn_cross_reference(session, supplier_id, line.supplier_item, match.po_line.item,
+                                             f"{row.kind} {row.number or row.id} line {line.line or match.line_index + 1}")
 
 
 def _match_row(document_id: int, match: LineMatch, row_ids: dict[int, int]) -> MatchRow:
@@ -201,47 +258,3 @@ def _match_row(document_id: int, match: LineMatch, row_ids: dict[int, int]) -> M
         document_id=document_id, line_index=match.line_index, po_line_id=po_line_id, score=match.score,
         reason=match.reason,
     )
-
-
-def _buyer_of(deviation: Deviation, po_lines: list[POLine]) -> str | None:
-    return next((line.buyer for line in po_lines if line.line == deviation.line), None)
-
-
-def _open_exception(session: Session, deviation: Deviation) -> ExceptionRow | None:
-    """The open exception this deviation continues: same PO, line, category and rule."""
-    return session.scalars(
-        select(ExceptionRow).where(
-            ExceptionRow.status == ExceptionStatus.OPEN,
-            ExceptionRow.po_number.is_(None) if deviation.po_number is None else ExceptionRow.po_number == deviation.po_number,
-            ExceptionRow.line.is_(None) if deviation.line is None else ExceptionRow.line == deviation.line,
-            ExceptionRow.category == deviation.category,
-            ExceptionRow.rule == deviation.rule,
-        )
-    ).first()
-
-
-def _raise_exception(session: Session, context: _Context, document: DocumentRow, deviation: Deviation, buyer: str | None) -> None:
-    """Open an exception for `deviation`, or update the open one it continues; audited either way."""
-    findings = {
-        "severity": deviation.severity.value, "expected": deviation.expected, "actual": deviation.actual,
-        "message": deviation.message, "value_at_stake": deviation.value_at_stake,
-    }
-    existing = _open_exception(session, deviation) if deviation.po_number is not None else None
-    if existing is not None:
-        changes = {k: [str(getattr(existing, k)), str(v)] for k, v in findings.items() if getattr(existing, k) != v}
-        for key, value in findings.items():
-            setattr(existing, key, value)
-        existing.document_id = document.id
-        if changes:
-            record_audit(session, "exception", str(existing.id), "updated", changes, f"rule:{deviation.rule}")
-        return
-    owner, due = rules.assign_owner(deviation.category, buyer, context.config, context.today)
-    row = ExceptionRow(
-        document_id=document.id, supplier_id=document.supplier_id, po_number=deviation.po_number,
-        line=deviation.line, category=deviation.category.value, status=ExceptionStatus.OPEN.value,
-        rule=deviation.rule, owner=owner, due=due, **findings,
-    )
-    session.add(row)
-    session.flush()
-    created = {k: str(v) for k, v in findings.items()} | {"status": row.status, "owner": owner, "due": due.isoformat()}
-    record_audit(session, "exception", str(row.id), "created", created | {"by": context.actor}, f"rule:{deviation.rule}")

@@ -10,13 +10,31 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from matcher import normalise_po_reference
-from poguard.domain import POLine, Supplier
+from matcher import compact_id, normalise_po_reference
+from poguard.domain import ContractPrice, ParsedDocument, POLine, Supplier
+from poguard.serialize import document_from_dict
 from poguard.errors import InputRejected
-from poguard.tables import AuditEvent, ExceptionRow, POLineRow, PurchaseOrderRow, SupplierRow
+from poguard.tables import (
+    AuditEvent,
+    ContractPriceRow,
+    DocumentRow,
+    ExceptionRow,
+    ItemCrossReference,
+    POLineRow,
+    PurchaseOrderRow,
+    SupplierRow,
+)
 
 __all__ = [
+    "contract_prices",
+    "cross_references",
+    "documents_for",
     "exceptions",
+    "open_orders",
+    "po_for_supplier_order",
+    "learn_cross_reference",
+    "supplier",
+    "upsert_prices",
     "po_lines_for",
     "record_audit",
     "supplier_for_sender",
@@ -80,22 +98,26 @@ def _po_line_row(session: Session, line: POLine) -> POLineRow | None:
     ).one_or_none()
 
 
-def _upsert_order(session: Session, po_number: str, supplier_id: str, actor: str) -> None:
+def _upsert_order(session: Session, first_line: POLine, actor: str) -> None:
+    po_number, supplier_id = first_line.po_number, first_line.supplier_id
     if session.get(SupplierRow, supplier_id) is None:
         raise InputRejected(f"PO {po_number} names unknown supplier {supplier_id!r}; import suppliers first")
-    values = {"po_number": po_number, "po_key": normalise_po_reference(po_number), "supplier_id": supplier_id}
+    values = {"po_number": po_number, "po_key": normalise_po_reference(po_number), "supplier_id": supplier_id,
+              "po_date": first_line.po_date}
     _upsert(session, session.get(PurchaseOrderRow, po_number), PurchaseOrderRow, po_number, values, actor)
 
 
 def upsert_po_lines(session: Session, lines: Sequence[POLine], actor: str) -> dict[str, int]:
     """Insert new PO lines and update known ones; an unknown supplier rejects the whole import."""
     counts = {"added": 0, "updated": 0, "unchanged": 0}
-    for po_number, supplier_id in {(line.po_number, line.supplier_id) for line in lines}:
-        _upsert_order(session, po_number, supplier_id, actor)
+    first_lines = {line.po_number: line for line in reversed(lines)}
+    for first_line in first_lines.values():
+        _upsert_order(session, first_line, actor)
     session.flush()
     for line in lines:
         values = asdict(line)
         values.pop("supplier_id")
+        values.pop("po_date")
         values["required_docs"] = list(line.required_docs)
         entity_id = f"{line.po_number}/{line.line}"
         counts[_upsert(session, _po_line_row(session, line), POLineRow, entity_id, values, actor)] += 1
@@ -107,7 +129,7 @@ def _as_po_line(row: POLineRow) -> POLine:
         po_number=row.po_number, line=row.line, supplier_id=row.order.supplier_id, item=row.item,
         supplier_item=row.supplier_item, description=row.description, quantity=row.quantity, uom=row.uom,
         unit_price=row.unit_price, currency=row.currency, need_by=row.need_by, buyer=row.buyer,
-        required_docs=tuple(row.required_docs),
+        required_docs=tuple(row.required_docs), item_group=row.item_group, po_date=row.order.po_date,
     )
 
 
@@ -122,6 +144,81 @@ def po_lines_for(session: Session, reference: str | None) -> list[tuple[int, POL
     if order is None:
         return []
     return [(row.id, _as_po_line(row)) for row in order.lines]
+
+
+def supplier(session: Session, supplier_id: str | None) -> Supplier | None:
+    row = session.get(SupplierRow, supplier_id) if supplier_id else None
+    if row is None:
+        return None
+    return Supplier(row.supplier_id, row.name, tuple(row.emails), tuple(row.edi_ids), row.lead_time_days, row.country)
+
+
+def upsert_prices(session: Session, prices: Sequence[ContractPrice], actor: str) -> dict[str, int]:
+    """Insert or update contract prices, keyed by supplier, item and start of validity."""
+    counts = {"added": 0, "updated": 0, "unchanged": 0}
+    for price in prices:
+        if session.get(SupplierRow, price.supplier_id) is None:
+            raise InputRejected(f"contract price names unknown supplier {price.supplier_id!r}; import suppliers first")
+        row = session.scalars(select(ContractPriceRow).where(
+            ContractPriceRow.supplier_id == price.supplier_id, ContractPriceRow.item == price.item,
+            ContractPriceRow.valid_from == price.valid_from,
+        )).one_or_none()
+        entity_id = f"{price.supplier_id}/{price.item}/{price.valid_from}"
+        counts[_upsert(session, row, ContractPriceRow, entity_id, asdict(price), actor)] += 1
+    return counts
+
+
+def contract_prices(session: Session, supplier_id: str | None, items: Sequence[str]) -> list[ContractPrice]:
+    """The supplier's contract prices for these items, every validity period."""
+    if not supplier_id or not items:
+        return []
+    rows = session.scalars(select(ContractPriceRow).where(
+        ContractPriceRow.supplier_id == supplier_id, ContractPriceRow.item.in_(set(items))))
+    return [ContractPrice(r.supplier_id, r.item, r.unit_price, r.currency, r.valid_from, r.valid_to) for r in rows]
+
+
+def cross_references(session: Session, supplier_id: str | None) -> dict[str, str]:
+    """The supplier's item numbers known to be ours, as `compact_id(supplier_item) -> item`."""
+    if not supplier_id:
+        return {}
+    rows = session.scalars(select(ItemCrossReference).where(ItemCrossReference.supplier_id == supplier_id))
+    return {row.supplier_item: row.item for row in rows}
+
+
+def learn_cross_reference(session: Session, supplier_id: str, supplier_item: str, item: str, learned_from: str) -> None:
+    """Remember that the supplier's `supplier_item` is our `item` (the first confirmation wins; changes are audited)."""
+    key = compact_id(supplier_item)
+    row = session.scalars(select(ItemCrossReference).where(
+        ItemCrossReference.supplier_id == supplier_id, ItemCrossReference.supplier_item == key)).one_or_none()
+    if row is not None:
+        return
+    session.add(ItemCrossReference(supplier_id=supplier_id, supplier_item=key, item=item, learned_from=learned_from))
+    record_audit(session, "item_xref", f"{supplier_id}/{key}", "created", {"item": item}, f"learned:{learned_from}")
+
+
+def po_for_supplier_order(session: Session, supplier_id: str | None, supplier_order: str | None) -> str | None:
+    """The PO an earlier document of this supplier tied to its own order number `supplier_order`."""
+    if not supplier_id or not supplier_order:
+        return None
+    return session.scalars(
+        select(DocumentRow.po_number).join(PurchaseOrderRow, PurchaseOrderRow.po_number == DocumentRow.po_number)
+        .where(DocumentRow.supplier_id == supplier_id, DocumentRow.supplier_order_number == supplier_order)
+        .order_by(DocumentRow.id.desc())
+    ).first()
+
+
+def open_orders(session: Session, supplier_id: str) -> dict[str, list[POLine]]:
+    """The supplier's POs with their lines."""
+    orders = session.scalars(select(PurchaseOrderRow).where(PurchaseOrderRow.supplier_id == supplier_id))
+    return {order.po_number: [_as_po_line(row) for row in order.lines] for order in orders}
+
+
+def documents_for(session: Session, po_number: str | None) -> list[ParsedDocument]:
+    """The documents stored for a PO, in arrival order."""
+    if po_number is None:
+        return []
+    rows = session.scalars(select(DocumentRow.data).where(DocumentRow.po_number == po_number).order_by(DocumentRow.id))
+    return [document_from_dict(data) for data in rows]
 
 
 def supplier_for_sender(session: Session, sender: str | None) -> str | None:

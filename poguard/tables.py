@@ -31,6 +31,8 @@ __all__ = [
     "DocumentRow",
     "ExceptionRow",
     "ChannelRow",
+    "ContractPriceRow",
+    "ItemCrossReference",
     "InboundFile",
     "LedgerEntry",
     "MatchRow",
@@ -106,6 +108,7 @@ class SupplierRow(Base):
     emails: Mapped[list[str]] = mapped_column(JSON, default=list)
     edi_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     lead_time_days: Mapped[int | None] = mapped_column(Integer)
+    country: Mapped[str | None] = mapped_column(String(2))
 
 
 class PurchaseOrderRow(Base):
@@ -116,6 +119,7 @@ class PurchaseOrderRow(Base):
     po_number: Mapped[str] = mapped_column(String(64), primary_key=True)
     po_key: Mapped[str] = mapped_column(String(64), index=True)
     supplier_id: Mapped[str] = mapped_column(ForeignKey("suppliers.supplier_id"), index=True)
+    po_date: Mapped[date | None] = mapped_column(Date)
     imported_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     lines: Mapped[list[POLineRow]] = relationship(back_populates="order", order_by="POLineRow.line")
 
@@ -137,6 +141,7 @@ class POLineRow(Base):
     need_by: Mapped[date] = mapped_column(Date)
     buyer: Mapped[str] = mapped_column(String(200))
     required_docs: Mapped[list[str]] = mapped_column(JSON, default=list)
+    item_group: Mapped[str | None] = mapped_column(String(100))
     order: Mapped[PurchaseOrderRow] = relationship(back_populates="lines")
 
 
@@ -175,6 +180,8 @@ class DocumentRow(Base):
     po_number: Mapped[str | None] = mapped_column(String(100), index=True)
     sender: Mapped[str | None] = mapped_column(String(200))
     supplier_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    supplier_order_number: Mapped[str | None] = mapped_column(String(100), index=True)
+    po_reason: Mapped[str | None] = mapped_column(Text)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     inbound: Mapped[InboundFile] = relationship(back_populates="documents")
@@ -196,7 +203,8 @@ class ExceptionRow(Base):
     __table_args__ = (Index("ix_exceptions_status_due", "status", "due"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), index=True)
+    source_kind: Mapped[str] = mapped_column(String(32), default="acknowledgment")
     supplier_id: Mapped[str | None] = mapped_column(String(64))
     po_number: Mapped[str | None] = mapped_column(String(100), index=True)
     line: Mapped[int | None] = mapped_column(Integer)
@@ -210,6 +218,8 @@ class ExceptionRow(Base):
     value_at_stake: Mapped[Decimal | None] = mapped_column(ExactDecimal)
     owner: Mapped[str] = mapped_column(String(200))
     due: Mapped[date] = mapped_column(Date)
+    resolved_by: Mapped[str | None] = mapped_column(String(200))
+    escalated_to: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
@@ -264,3 +274,31 @@ class ChannelRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     last_error_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     received: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ContractPriceRow(Base):
+    """An agreed price for a supplier's item, valid over a period (`poguard import-prices`)."""
+
+    __tablename__ = "contract_prices"
+    __table_args__ = (UniqueConstraint("supplier_id", "item", "valid_from", name="uq_contract_prices_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    supplier_id: Mapped[str] = mapped_column(ForeignKey("suppliers.supplier_id"))
+    item: Mapped[str] = mapped_column(String(100))
+    unit_price: Mapped[Decimal] = mapped_column(ExactDecimal)
+    currency: Mapped[str] = mapped_column(String(3))
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+
+
+class ItemCrossReference(Base):
+    """A supplier's item number known to be one of our items, learned from confirmed matches."""
+
+    __tablename__ = "item_xref"
+    __table_args__ = (UniqueConstraint("supplier_id", "supplier_item", name="uq_item_xref_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    supplier_id: Mapped[str] = mapped_column(String(64))
+    supplier_item: Mapped[str] = mapped_column(String(100))
+    item: Mapped[str] = mapped_column(String(100))
+    learned_from: Mapped[str] = mapped_column(String(200))

@@ -17,11 +17,23 @@ HEADER = """\
 """
 
 SUPPLIER_EXAMPLE = """\
-# Per-supplier overrides: only the settings written replace the defaults above.
+# Tolerance overrides: only the settings written replace the defaults above. The most specific wins:
+# defaults, then the item group (pos.csv column item_group), then the supplier, then the item.
+# [rules.item_groups.fasteners.quantity]
+# over_pct = 2
 # [rules.suppliers.GLF.price]
 # over_pct = 5
 # [rules.suppliers.GLF.date]
 # late_days = 2
+# [rules.items."FAS-M8-40".price]
+# over_abs = 0.005
+
+# Unit conversions beyond the built-in ones (DZN, KGM/GRM, MTR/CMT...): a pack of 10 is 10 EA.
+# [[unit_conversions]]
+# unit = "PK"
+# equals = 10
+# base = "EA"
+# item = "FAS-W8"                  # only for this item; leave out for every item
 """
 
 CHANNEL_EXAMPLE = """\

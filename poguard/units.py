@@ -6,7 +6,9 @@ that equivalent units are no deviation.
 
 from __future__ import annotations
 
-__all__ = ["canonical_uom", "same_uom"]
+from decimal import Decimal
+
+__all__ = ["canonical_uom", "conversion_factor", "same_uom"]
 
 _ALIASES: dict[str, tuple[str, ...]] = {
     "EA": ("EA", "EACH", "PCE", "PCS", "PC", "C62", "H87", "NAR", "NMB", "ST", "STK", "STCK", "STÜCK", "STUECK",
@@ -23,6 +25,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "PR": ("PR", "PAIR", "PAIRS", "PAAR"),
     "SET": ("SET", "SETS", "SATZ"),
     "PK": ("PK", "PACK", "PACKS", "PAK", "PKG", "PACKAGE"),
+    "DZN": ("DZN", "DOZEN", "DZ"),
     "BX": ("BX", "BOX", "BOXES", "KARTON"),
     "RL": ("RL", "ROLL", "ROLLS", "ROLLE"),
 }
@@ -41,3 +44,36 @@ def canonical_uom(uom: str | None) -> str | None:
 def same_uom(left: str | None, right: str | None) -> bool:
     """True when both name the same unit; an unknown unit on either side is not the same."""
     return left is not None and right is not None and canonical_uom(left) == canonical_uom(right)
+
+
+# Conversions that hold for every item: (unit, base) -> base units in one unit.
+_FIXED_FACTORS: dict[tuple[str, str], Decimal] = {
+    ("DZN", "EA"): Decimal(12),
+    ("GRO", "EA"): Decimal(144),
+    ("HUN", "EA"): Decimal(100),
+    ("MIL", "EA"): Decimal(1000),
+    ("TNE", "KGM"): Decimal(1000),
+    ("KGM", "GRM"): Decimal(1000),
+    ("MTR", "CMT"): Decimal(100),
+    ("MTR", "MMT"): Decimal(1000),
+    ("CMT", "MMT"): Decimal(10),
+    ("LBR", "KGM"): Decimal("0.45359237"),
+}
+
+
+def conversion_factor(unit: str | None, base: str | None, extra: dict[tuple[str, str], Decimal] | None = None) -> Decimal | None:
+    """How many `base` units one `unit` holds (1 for the same unit), or None when no conversion is known.
+
+    `extra` adds conversions such as a pack size (`("PK", "EA") -> 10`), keyed by canonical codes.
+    """
+    source, target = canonical_uom(unit), canonical_uom(base)
+    if source is None or target is None:
+        return None
+    if source == target:
+        return Decimal(1)
+    table = {**_FIXED_FACTORS, **(extra or {})}
+    if (source, target) in table:
+        return table[(source, target)]
+    if (target, source) in table:
+        return 1 / table[(target, source)]
+    return None

@@ -1,27 +1,30 @@
-"""Who must act on an exception, and by when (business days: Monday to Friday)."""
+"""Who must act on an exception, by when, and whom it escalates to (business days of the company calendar)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date
 
 from poguard.config import Config
 from poguard.domain import Category
+from rules.calendar import calendar_for
 
-__all__ = ["add_business_days", "assign_owner"]
-
-
-def add_business_days(start: date, days: int) -> date:
-    """The date `days` business days after `start` (weekends skipped)."""
-    current = start
-    remaining = days
-    while remaining > 0:
-        current += timedelta(days=1)
-        if current.weekday() < 5:
-            remaining -= 1
-    return current
+__all__ = ["Assignment", "assign_owner"]
 
 
-def assign_owner(category: Category, buyer: str | None, config: Config, today: date) -> tuple[str, date]:
-    """The PO buyer (or the configured default owner) and the SLA due date for `category`."""
-    owner = buyer or config.rules.default_owner
-    return owner, add_business_days(today, getattr(config.rules.sla_days, category.value))
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    owner: str
+    due: date
+    escalate_to: str
+
+
+def assign_owner(category: Category, buyer: str | None, config: Config, today: date) -> Assignment:
+    """The owner of `category` (the PO's buyer for the buyer role), the SLA due date, and the escalation person."""
+    ownership = getattr(config.ownership, category.value)
+    calendar = calendar_for(config.calendar.country)
+    return Assignment(
+        owner=config.person(ownership.owner, buyer),
+        due=calendar.add(today, ownership.sla_days),
+        escalate_to=config.person(ownership.escalate_to, buyer),
+    )

@@ -1,6 +1,7 @@
 """Tolerance checks: is a deviation beyond the limits a buyer allowed?
 
 A difference exactly at a limit is within tolerance; a percent limit is measured against the PO value.
+Dates are counted in business days of the supplier's calendar.
 """
 
 from __future__ import annotations
@@ -9,8 +10,9 @@ from datetime import date
 from decimal import Decimal
 
 from poguard.config import DateTolerance, PriceTolerance, QuantityTolerance
+from rules.calendar import BusinessCalendar
 
-__all__ = ["date_beyond_tolerance", "beyond_tolerance", "percent_difference"]
+__all__ = ["beyond_tolerance", "business_days_off", "date_beyond_tolerance", "percent_difference"]
 
 
 def percent_difference(expected: Decimal, actual: Decimal) -> Decimal | None:
@@ -37,9 +39,13 @@ def beyond_tolerance(expected: Decimal, actual: Decimal, tolerance: PriceToleran
     return _exceeds(-difference, None if percent is None else -percent, tolerance.under_pct, tolerance.under_abs)
 
 
-def date_beyond_tolerance(need_by: date, promised: date, tolerance: DateTolerance) -> bool:
-    """True when the promised date is earlier or later than the need-by date allows (calendar days)."""
-    days = (promised - need_by).days
+def date_beyond_tolerance(days: int, tolerance: DateTolerance) -> bool:
+    """True when `days` business days off the need-by date (negative: early) is beyond the limits."""
     if days > 0:
         return tolerance.late_days is not None and days > tolerance.late_days
     return tolerance.early_days is not None and -days > tolerance.early_days
+
+
+def business_days_off(need_by: date, promised: date, calendar: BusinessCalendar) -> int:
+    """Business days from the need-by date to the promised one (negative: early)."""
+    return calendar.between(need_by, promised)

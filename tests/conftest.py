@@ -12,6 +12,8 @@ from sqlalchemy import create_engine, text
 
 from poguard.store import Store, open_store
 
+pytest_plugins = ["tests.sftp_fixtures"]
+
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "fixtures"
 CORPUS = REPO.parent / "shared" / "corpus"
