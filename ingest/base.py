@@ -64,6 +64,10 @@ class Source(Protocol):
         the server signalled news. Sources without push simply sleep and return False."""
         ...
 
+    def interrupt(self) -> None:
+        """Make a running `wait_for_arrival` (and any retry wait) return at once: the agent is stopping."""
+        ...
+
     def close(self) -> None:
         """Release connections; the source may be used again afterwards (it reconnects)."""
         ...

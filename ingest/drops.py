@@ -37,7 +37,9 @@ from ingest.base import Disposition, MessageKey, RawMessage, Source
 from poguard.config import DropConfig
 from poguard.errors import ConfigError, SourceError, SourceRejected, SourceUnavailable
 
-__all__ = ["FOREIGN_ERRORS", "FolderDrop", "SftpDrop", "open_drop", "translate_foreign_errors"]
+__all__ = ["FOREIGN_ERRORS", "FolderDrop", "SftpDrop", "file_name_of", "open_drop", "translate_foreign_errors"]
+
+UID_MARK = "@"
 
 log = logging.getLogger(__name__)
 
@@ -274,6 +276,17 @@ def _log_host_key(config: DropConfig, key: paramiko.PKey) -> None:
     )
 
 
+def _uid(entry: _Entry) -> str:
+    """The file's name with its mtime and size: a supplier who sends `ORDRSP.edi` every day sends a new file
+    each time, and the ledger must not take today's for yesterday's."""
+    return f"{entry.name}{UID_MARK}{int(entry.mtime)}.{entry.size}"
+
+
+def file_name_of(key: MessageKey) -> str:
+    """The file name inside a drop's message key."""
+    return key.uid.rpartition(UID_MARK)[0] or key.uid
+
+
 class _Drop:
     """What both drops do; `waiting()` lists a new file only on a later call (see "complete" in the module doc)."""
 
@@ -295,32 +308,34 @@ class _Drop:
         complete.sort(key=lambda entry: (entry.mtime, entry.name))
         not_yet = len(entries) - len(complete)
         log.debug("drop listed channel=%s complete=%d not_yet=%d", self.name, len(complete), not_yet)
-        return [MessageKey(folder=path, uidvalidity=0, uid=entry.name) for entry in complete]
+        return [MessageKey(folder=path, uidvalidity=0, uid=_uid(entry)) for entry in complete]
 
     def fetch(self, key: MessageKey) -> RawMessage:
         """The file's bytes, left in place."""
-        with self._translated(key.uid):
+        file_name = file_name_of(key)
+        with self._translated(file_name):
             try:
-                content = self._files.read(key.folder, key.uid)
+                content = self._files.read(key.folder, file_name)
             except FileNotFoundError:
                 raise SourceRejected(
-                    f"drop {self.name}: the file is no longer in the drop", location=key.uid, code="drop-file-gone"
+                    f"drop {self.name}: the file is no longer in the drop", location=file_name, code="drop-file-gone"
                 ) from None
-        return RawMessage(key=key, name=key.uid, content=content)
+        return RawMessage(key=key, name=file_name, content=content)
 
     def acknowledge(self, key: MessageKey, disposition: Disposition, reason: str | None) -> None:
         """Move the file to the archive or the quarantine (with its `.error.txt`), under a free name."""
         target = self._config.archive if disposition is Disposition.PROCESSED else self._config.quarantine
-        with self._translated(key.uid):
-            if not self._files.exists(key.folder, key.uid):
-                log.info("drop file already gone channel=%s file=%s", self.name, key.uid)
+        file_name = file_name_of(key)
+        with self._translated(file_name):
+            if not self._files.exists(key.folder, file_name):
+                log.info("drop file already gone channel=%s file=%s", self.name, file_name)
                 return
             self._files.make_folder(target)
-            name = self._free_name(target, key.uid)
-            self._files.move(key.folder, key.uid, target, name)
+            name = self._free_name(target, file_name)
+            self._files.move(key.folder, file_name, target, name)
             if disposition is Disposition.QUARANTINED:
                 self._files.create(target, name + ERROR_SUFFIX, f"{reason or 'no reason given'}\n".encode())
-        log.info("drop file moved channel=%s file=%s disposition=%s target=%s", self.name, key.uid, disposition, name)
+        log.info("drop file moved channel=%s file=%s disposition=%s target=%s", self.name, file_name, disposition, name)
 
     def wait_for_arrival(self, seconds: float) -> bool:
         """Sleep `seconds` or until `interrupt()`; a drop has no push, so always False."""

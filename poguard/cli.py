@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from sqlalchemy import select
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -30,11 +31,13 @@ from poguard import repository
 from poguard.domain import ExceptionStatus, ParsedDocument
 from poguard.config import DEFAULT_CONFIG_NAME, DEFAULT_DATABASE_URL, Config, load_config
 from poguard.errors import ConfigError, InputRejected, PoguardError
-from poguard.imports import read_po_lines, read_suppliers
+from poguard.imports import read_po_lines, read_prices, read_suppliers
+from poguard import lifecycle
 from poguard.pipeline import Arrival, FileOutcome, Outcome, process_file
+from poguard.replay import apply_settings, changes_as_rows, replay
 from poguard.serialize import document_to_dict
 from poguard.store import Store, open_store
-from poguard.tables import DocumentRow, ExceptionRow
+from poguard.tables import DocumentRow, ExceptionRow, SupplierRow
 from poguard.template import config_template
 
 __all__ = ["ExitCode", "app"]
@@ -168,6 +171,13 @@ def import_suppliers(ctx: typer.Context, path: Annotated[Path, typer.Argument(he
     _print_counts(path, "suppliers", _import(ctx.obj, path, read_suppliers, repository.upsert_suppliers))
 
 
+@app.command("import-prices")
+@exits
+def import_prices(ctx: typer.Context, path: Annotated[Path, typer.Argument(help="CSV: supplier_id,item,unit_price,currency,valid_from,valid_to")]) -> None:
+    """Insert or update contract prices from a CSV file; one bad row rejects the file."""
+    _print_counts(path, "contract prices", _import(ctx.obj, path, read_prices, repository.upsert_prices))
+
+
 @app.command("import-pos")
 @exits
 def import_pos(ctx: typer.Context, path: Annotated[Path, typer.Argument(help="CSV, one row per PO line (see README)")]) -> None:
@@ -232,24 +242,32 @@ def process(ctx: typer.Context, paths: Annotated[list[Path], typer.Argument(help
 
 EXCEPTION_FIELDS = (
     "id", "po_number", "line", "category", "severity", "status", "expected", "actual", "owner", "due",
-    "supplier_id", "document", "message",
+    "supplier_id", "document", "message", "rule", "resolved_by", "escalated_to",
 )
 
 
-def _exception_record(row: ExceptionRow, document: DocumentRow) -> dict[str, Any]:
+def _document_label(document: DocumentRow | None) -> str:
+    if document is None:
+        return "(sweep)"
     label = " ".join(part for part in (document.kind, document.number) if part)
+    return f"{label} ({Path(document.inbound.filename).name})"
+
+
+def _exception_record(row: ExceptionRow, document: DocumentRow | None) -> dict[str, Any]:
     return {
         "id": row.id, "po_number": row.po_number, "line": row.line, "category": row.category,
         "severity": row.severity, "status": row.status, "expected": row.expected, "actual": row.actual,
         "owner": row.owner, "due": row.due.isoformat(), "supplier_id": row.supplier_id,
-        "document": f"{label} ({Path(document.inbound.filename).name})", "message": row.message,
+        "document": _document_label(document), "message": row.message, "rule": row.rule,
+        "resolved_by": row.resolved_by, "escalated_to": row.escalated_to,
     }
 
 
 def _exception_records(store: Store, status: str | None) -> list[dict[str, Any]]:
     with store.transaction() as session:
         rows = repository.exceptions(session, status)
-        return [_exception_record(row, session.get_one(DocumentRow, row.document_id)) for row in rows]
+        return [_exception_record(row, session.get(DocumentRow, row.document_id) if row.document_id else None)
+                for row in rows]
 
 
 TABLE_COLUMNS = ("po_number", "line", "category", "severity", "status", "expected", "actual", "owner", "due", "message")
@@ -376,3 +394,126 @@ def demo(ctx: typer.Context) -> None:
     if not accepted:
         raise typer.Exit(ExitCode.INPUT_REJECTED)
 
+
+
+def _change_note(ctx: typer.Context, exception_id: int, note: str, change: Callable[..., ExceptionRow]) -> None:
+    settings: Settings = ctx.obj
+    store = settings.store(settings.config())
+    by = os.environ.get("POGUARD_USER") or os.environ.get("USER") or "cli"
+    try:
+        with store.transaction() as session:
+            row = change(session, exception_id, f"person:{by}", note)
+            out.print(f"exception {row.id}: {row.status} ({row.category} on PO {row.po_number} line {row.line or '-'})", markup=False)
+    finally:
+        store.dispose()
+
+
+@app.command()
+@exits
+def resolve(
+    ctx: typer.Context,
+    exception_id: Annotated[int, typer.Argument(help="the exception's id (poguard exceptions)")],
+    note: Annotated[str, typer.Option("--note", help="why it is resolved; kept in the audit trail")] = "",
+) -> None:
+    """Close an exception by hand (open, escalated or auto-resolved)."""
+    _change_note(ctx, exception_id, note, lifecycle.resolve)
+
+
+@app.command()
+@exits
+def reopen(
+    ctx: typer.Context,
+    exception_id: Annotated[int, typer.Argument(help="the exception's id (poguard exceptions --status all)")],
+    note: Annotated[str, typer.Option("--note", help="why it is reopened; kept in the audit trail")] = "",
+) -> None:
+    """Reopen a resolved exception, or reverse an auto-resolution."""
+    _change_note(ctx, exception_id, note, lifecycle.reopen)
+
+
+@app.command()
+@exits
+def sweep(ctx: typer.Context) -> None:
+    """Escalate overdue exceptions and chase POs not acknowledged in time (the agent does this on a schedule)."""
+    settings: Settings = ctx.obj
+    config = settings.config()
+    store = settings.store(config)
+    try:
+        with store.transaction() as session:
+            escalated = lifecycle.escalate_overdue(session, date.today())
+            chased = lifecycle.chase_unacknowledged(session, config, date.today())
+    finally:
+        store.dispose()
+    out.print(f"{len(escalated)} exception(s) escalated, {len(chased)} PO(s) not acknowledged in time")
+
+
+rules_app = typer.Typer(no_args_is_help=True, help="Check the tolerances and try new ones on history.")
+app.add_typer(rules_app, name="rules")
+
+TOLERANCE_COLUMNS = ("supplier", "price over", "price under", "qty over", "qty under", "early days", "late days")
+
+
+def _limit(pct: Any, absolute: Any) -> str:
+    parts = [f"{pct}%" if pct is not None else None, f"{absolute} abs" if absolute is not None else None]
+    return " or ".join(p for p in parts if p) or "none"
+
+
+def _tolerance_row(label: str, config: Config, supplier_id: str | None) -> list[Any]:
+    t = config.tolerances_for(supplier_id)
+    return [label, _limit(t.price.over_pct, t.price.over_abs), _limit(t.price.under_pct, t.price.under_abs),
+            _limit(t.quantity.over_pct, t.quantity.over_abs), _limit(t.quantity.under_pct, t.quantity.under_abs),
+            t.date.early_days, t.date.late_days]
+
+
+@rules_app.command("check")
+@exits
+def rules_check(ctx: typer.Context) -> None:
+    """Validate the configuration and print the effective tolerances per supplier."""
+    settings: Settings = ctx.obj
+    config = settings.config()
+    store = settings.store(config)
+    try:
+        with store.transaction() as session:
+            suppliers = sorted(session.scalars(select(SupplierRow.supplier_id)))
+    finally:
+        store.dispose()
+    out.print(f"configuration {settings.config_path or '(defaults)'}: valid", markup=False)
+    rows = [_tolerance_row("(default)", config, None)] + [_tolerance_row(s, config, s) for s in suppliers]
+    out.print(_table(TOLERANCE_COLUMNS, iter(rows)))
+    extra = sorted(set(config.rules.items) | set(config.rules.item_groups))
+    if extra:
+        out.print(f"item and item-group overrides also apply to: {', '.join(extra)}", markup=False)
+    unknown = sorted(set(config.rules.suppliers) - set(suppliers))
+    if unknown:
+        err.print(f"warning: overrides name suppliers not in the database: {', '.join(unknown)}", markup=False)
+
+
+REPLAY_COLUMNS = ("po_number", "line", "category", "rule", "before", "after")
+
+
+@rules_app.command("replay")
+@exits
+def rules_replay(
+    ctx: typer.Context,
+    settings_: Annotated[list[str], typer.Option("--set", help="KEY=VALUE relative to [rules], e.g. price.over_pct=5 or price.percent=5")],
+    since: Annotated[str | None, typer.Option("--since", help="only exceptions set by documents from this ISO date on")] = None,
+) -> None:
+    """Re-run the rules over the stored documents with changed settings, changing nothing; print what would differ."""
+    settings: Settings = ctx.obj
+    current = settings.config()
+    changed = apply_settings(current, settings_)
+    try:
+        since_day = date.fromisoformat(since) if since else None
+    except ValueError:
+        raise ConfigError(f"--since: expected an ISO date (YYYY-MM-DD), got {since!r}") from None
+    store = settings.store(current)
+    try:
+        with store.transaction() as session:
+            diff = replay(session, current, changed, since_day)
+    finally:
+        store.dispose()
+    out.print(f"replayed {diff.documents} document(s) with {', '.join(settings_)}: "
+              f"{len(diff.added)} added, {len(diff.removed)} removed, {len(diff.regraded)} re-graded", markup=False)
+    for title, changes in (("added", diff.added), ("removed", diff.removed), ("re-graded", diff.regraded)):
+        if changes:
+            out.print(f"\n{title}:")
+            out.print(_table(REPLAY_COLUMNS, iter(changes_as_rows(changes))))

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -27,7 +27,7 @@ from poguard.errors import InputRejected
 from poguard.repository import record_audit
 from poguard.tables import DocumentRow, ExceptionRow, PurchaseOrderRow, POLineRow, utcnow
 
-__all__ = ["Family", "chase_unacknowledged", "escalate_overdue", "reconcile", "reopen", "resolve"]
+__all__ = ["Family", "Plan", "chase_unacknowledged", "deviation_key", "escalate_overdue", "plan", "reconcile", "reopen", "resolve"]
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +41,16 @@ class Family:
     """Documents that speak about the same thing supersede each other: a later confirmation replaces an
     earlier one, a later ship notice adds to the shipments, and so on."""
 
+    CONFIRMATION = "confirmation"
+
     @staticmethod
     def of(kind: DocumentKind) -> str:
-        return "confirmation" if kind in (DocumentKind.ACKNOWLEDGMENT, DocumentKind.CHANGE_REQUEST) else kind.value
+        return Family.CONFIRMATION if kind in (DocumentKind.ACKNOWLEDGMENT, DocumentKind.CHANGE_REQUEST) else kind.value
+
+    @staticmethod
+    def supersedes(family: str) -> bool:
+        """A later confirmation replaces the earlier one whole; ship notices and invoices add to each other."""
+        return family == Family.CONFIRMATION
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,29 +131,47 @@ def _live(session: Session, inp: ReconcileInput) -> dict[Key, ExceptionRow]:
     return {_key(r.line, r.category, r.rule, r.actual): r for r in rows}
 
 
-def _covered(key: Key, inp: ReconcileInput) -> bool:
-    """Whether this document speaks about the finding: its PO lines, and document-level findings."""
-    line = key[0]
-    return line is None or line in inp.covered_lines
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What a document does to the live exceptions of its PO and family."""
+
+    update: list[tuple[Key, Deviation]]
+    create: list[tuple[Key, Deviation]]
+    close: list[Key]
+
+
+def deviation_key(deviation: Deviation) -> Key:
+    return _key(deviation.line, deviation.category.value, deviation.rule, deviation.actual)
+
+
+def plan(live: Iterable[Key], deviations: Sequence[Deviation], covered_lines: frozenset[int], family: str) -> Plan:
+    """Pure: a deviation still there updates its exception, a new one creates one, and a live one this document
+    speaks about but no longer shows is closed: one of its PO lines, or (for a superseding family) the
+    document level."""
+    live_keys = set(live)
+    now = {deviation_key(d): d for d in deviations}
+    document_level = Family.supersedes(family)
+    return Plan(
+        update=[(k, d) for k, d in now.items() if k in live_keys],
+        create=[(k, d) for k, d in now.items() if k not in live_keys],
+        close=[k for k in live_keys if k not in now and ((k[0] is None and document_level) or k[0] in covered_lines)],
+    )
 
 
 def reconcile(session: Session, inp: ReconcileInput, config: Config) -> int:
     """Bring the PO's exceptions of this document family in line with the document's deviations; how many
     deviations the document has."""
     live = _live(session, inp)
-    seen: set[Key] = set()
-    for deviation in inp.deviations:
-        key = _key(deviation.line, deviation.category.value, deviation.rule, deviation.actual)
-        seen.add(key)
-        if key in live:
-            _update(session, live[key], deviation, inp)
-        else:
-            _create(session, deviation, inp, config)
+    steps = plan(live, inp.deviations, inp.covered_lines, inp.family)
+    for key, deviation in steps.update:
+        _update(session, live[key], deviation, inp)
+    for _, deviation in steps.create:
+        _create(session, deviation, inp, config)
     label = " ".join(part for part in (inp.document.kind, inp.document.number) if part)
-    for key, row in live.items():
-        if key not in seen and _covered(key, inp) and row.status != ExceptionStatus.AUTO_RESOLVED:
-            _set_status(session, row, ExceptionStatus.RESOLVED, f"document:{label}", "a later document no longer shows it")
-    if inp.family == "confirmation" and inp.po_number is not None:
+    for key in steps.close:
+        if live[key].status != ExceptionStatus.AUTO_RESOLVED:
+            _set_status(session, live[key], ExceptionStatus.RESOLVED, f"document:{label}", "a later document no longer shows it")
+    if inp.family == Family.CONFIRMATION and inp.po_number is not None:
         _close_unacknowledged(session, inp.po_number, label)
     return len(inp.deviations)
 

@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, text
 
 from poguard.store import Store, open_store
 
-pytest_plugins = ["tests.sftp_fixtures"]
+pytest_plugins = ["tests.imap_fixtures", "tests.sftp_fixtures"]
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "fixtures"

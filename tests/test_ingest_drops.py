@@ -18,7 +18,7 @@ from paramiko.ssh_exception import NoValidConnectionsError
 
 import ingest.drops
 from ingest.base import Disposition, MessageKey, Source
-from ingest.drops import FOREIGN_ERRORS, FolderDrop, SftpDrop, open_drop, translate_foreign_errors
+from ingest.drops import FOREIGN_ERRORS, FolderDrop, SftpDrop, file_name_of, open_drop, translate_foreign_errors
 from poguard.config import DropConfig
 from poguard.errors import ConfigError, SourceError, SourceRejected, SourceUnavailable
 from tests.sftp_server import SftpServer
@@ -52,7 +52,9 @@ class DropSite:
         return sorted(path.name for path in (self.root / folder).iterdir())
 
     def key(self, name: str) -> MessageKey:
-        return MessageKey(folder=self.settings["path"], uidvalidity=0, uid=name)
+        """The key the drop gives the file now in the inbox: its name with its mtime and size."""
+        stat = (self.root / "inbox" / name).stat()
+        return MessageKey(folder=self.settings["path"], uidvalidity=0, uid=f"{name}@{int(stat.st_mtime)}.{stat.st_size}")
 
 
 def _sftp_settings(server: SftpServer, tmp_path: Path) -> dict[str, Any]:
@@ -115,9 +117,21 @@ def test_open_drop_chooses_the_drop_by_kind(site: DropSite) -> None:
 
 
 def test_a_complete_file_is_listed_with_its_name_as_uid(site: DropSite) -> None:
-    """GIVEN a file in the drop and stable_seconds 0 WHEN listing THEN it is waiting under its name at once."""
+    """GIVEN a file in the drop and stable_seconds 0 WHEN listing THEN it is waiting under its name (with mtime and size) at once."""
     site.put("ordrsp_4711.edi")
-    assert site.drop().waiting() == [site.key("ordrsp_4711.edi")]
+    (key,) = site.drop().waiting()
+    assert key == site.key("ordrsp_4711.edi") and file_name_of(key) == "ordrsp_4711.edi"
+
+
+def test_a_file_name_used_again_is_a_new_key(site: DropSite) -> None:
+    """GIVEN yesterday's ORDRSP.edi archived WHEN the supplier drops a new ORDRSP.edi THEN it has a key of its own, so the ledger takes it."""
+    drop = site.drop()
+    site.put("ORDRSP.edi", b"UNA:+.? 'UNB+UNOC:3+yesterday'", mtime=1_700_000_000)
+    (yesterday,) = drop.waiting()
+    drop.acknowledge(yesterday, Disposition.PROCESSED, None)
+    site.put("ORDRSP.edi", b"UNA:+.? 'UNB+UNOC:3+today, a longer one'", mtime=1_700_086_400)
+    (today,) = drop.waiting()
+    assert today != yesterday and file_name_of(today) == file_name_of(yesterday)
 
 
 def test_a_new_file_is_listed_on_a_later_look_once_stable_seconds_passed(site: DropSite) -> None:
@@ -155,7 +169,7 @@ def test_files_are_listed_oldest_first_then_by_name(site: DropSite) -> None:
     site.put("b.edi", mtime=1_700_000_200)
     site.put("c.edi", mtime=1_700_000_100)
     site.put("a.edi", mtime=1_700_000_200)
-    assert [key.uid for key in site.drop().waiting()] == ["c.edi", "a.edi", "b.edi"]
+    assert [file_name_of(key) for key in site.drop().waiting()] == ["c.edi", "a.edi", "b.edi"]
 
 
 def test_dot_files_error_files_and_subfolders_are_ignored(site: DropSite) -> None:
