@@ -1,5 +1,7 @@
 # The two commands of the README: `make demo` and `make test`. Each creates .venv when missing.
 VENV := .venv
+# Storage tests run on SQLite and on this PostgreSQL (the local server of the project's machines).
+export POGUARD_TEST_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 STAMP := $(VENV)/.installed
 
 .PHONY: demo test bench

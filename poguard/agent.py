@@ -23,6 +23,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from ingest.base import Source
+from poguard import lifecycle
 from poguard.channels import PollReport, acquire_lease, poll_channel, release_lease
 from poguard.config import Config
 from poguard.errors import ConfigError
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 
 SQLITE_AGENT_LEASE = "__agent__"
 BACKLOG_SECONDS = 2
+SWEEP_SECONDS = 3600
 
 
 class AgentAlreadyRunning(ConfigError):
@@ -52,6 +54,8 @@ class RunReport:
     polls: list[PollReport] = field(default_factory=list)
     processed: list[FileOutcome] = field(default_factory=list)
     skipped_channels: list[str] = field(default_factory=list)
+    escalated: int = 0
+    chased: int = 0
 
 
 class Agent:
@@ -99,8 +103,15 @@ class Agent:
                 break
         return done
 
+    def sweep(self) -> tuple[int, int]:
+        """Escalate overdue exceptions and chase unacknowledged POs; how many of each."""
+        with self.store.transaction() as session:
+            escalated = lifecycle.escalate_overdue(session, self.today())
+            chased = lifecycle.chase_unacknowledged(session, self.config, self.today())
+        return len(escalated), len(chased)
+
     def run_once(self) -> RunReport:
-        """One pass of everything: every channel once, then the whole backlog."""
+        """One pass of everything: every channel once, the whole backlog, the sweeps."""
         self.claim_database()
         report = RunReport()
         try:
@@ -112,6 +123,7 @@ class Agent:
                     report.polls.append(polled)
                     release_lease(self.store, source.name, self.owner)
             report.processed = self.work_backlog()
+            report.escalated, report.chased = self.sweep()
         finally:
             self._release_all()
         return report
@@ -139,6 +151,7 @@ class Agent:
                               id=f"channel:{source.name}", next_run_time=utcnow())
         scheduler.add_job(self.work_backlog, "interval", seconds=BACKLOG_SECONDS, id="backlog", next_run_time=utcnow())
         scheduler.add_job(self._heartbeat, "interval", seconds=max(1, self.lease_seconds // 3), id="heartbeat")
+        scheduler.add_job(self.sweep, "interval", seconds=SWEEP_SECONDS, id="sweep", next_run_time=utcnow())
         scheduler.start()
         self._scheduler = scheduler
         log.info("agent started owner=%s channels=%d", self.owner, len(self.sources))
@@ -154,9 +167,7 @@ class Agent:
         """Stop taking new work; the document in hand is finished before `wait` returns."""
         self._stop.set()
         for source in self.sources:
-            interrupt = getattr(source, "interrupt", None)
-            if interrupt is not None:
-                interrupt()
+            source.interrupt()
 
     def wait(self) -> None:
         """Block until `stop()`, then shut the scheduler down gracefully and release leases."""

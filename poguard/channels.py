@@ -13,7 +13,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -26,7 +26,7 @@ from poguard.pipeline import Arrival, process_inbound, receive
 from poguard.store import Store
 from poguard.tables import ChannelRow, InboundFile, LedgerEntry, utcnow
 
-__all__ = ["PollReport", "acquire_lease", "channel_backlog", "poll_channel", "release_lease"]
+__all__ = ["PollReport", "acquire_lease", "channel_status", "poll_channel", "release_lease"]
 
 log = logging.getLogger(__name__)
 
@@ -174,10 +174,26 @@ def poll_channel(store: Store, config: Config, source: Source, *, today: date, a
     return report
 
 
-def channel_backlog(store: Store, channel: str) -> int:
-    """Messages of `channel` stored but not yet acknowledged at the source."""
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "never"
+
+
+def channel_status(store: Store, configured: list[str]) -> tuple[list[list[str]], int]:
+    """A row per channel (configured, or seen before): last poll, last success, received, backlog (stored but
+    not yet settled at the source), lease holder, last error; and the arrivals waiting for a worker."""
     with store.transaction() as session:
-        return session.scalar(
-            select(func.count()).select_from(LedgerEntry)
-            .where(LedgerEntry.channel == channel, LedgerEntry.acknowledged_at.is_(None))
-        ) or 0
+        rows = {row.name: row for row in session.scalars(select(ChannelRow))}
+        backlog = dict(session.execute(
+            select(LedgerEntry.channel, func.count()).where(LedgerEntry.acknowledged_at.is_(None)).group_by(LedgerEntry.channel)
+        ).all())
+        waiting = session.scalar(select(func.count()).select_from(InboundFile).where(
+            InboundFile.status == InboundStatus.RECEIVED.value)) or 0
+    names = [*configured, *sorted(name for name in rows if name not in configured and not name.startswith("__"))]
+    table = []
+    for name in names:
+        row = rows.get(name)
+        error = f"{row.last_error} ({_when(row.last_error_at)})" if row and row.last_error else ""
+        holder = row.lease_owner if row and row.lease_owner else ""
+        table.append([name, _when(row.last_poll_at if row else None), _when(row.last_success_at if row else None),
+                      str(row.received if row else 0), str(backlog.get(name, 0)), holder, error])
+    return table, waiting

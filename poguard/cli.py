@@ -10,6 +10,7 @@ import io
 import json
 import logging
 import os
+import signal
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -32,7 +33,10 @@ from poguard.domain import ExceptionStatus, ParsedDocument
 from poguard.config import DEFAULT_CONFIG_NAME, DEFAULT_DATABASE_URL, Config, load_config
 from poguard.errors import ConfigError, InputRejected, PoguardError
 from poguard.imports import read_po_lines, read_prices, read_suppliers
+from ingest import open_sources
 from poguard import lifecycle
+from poguard.agent import Agent, RunReport
+from poguard.channels import channel_status
 from poguard.pipeline import Arrival, FileOutcome, Outcome, process_file
 from poguard.replay import apply_settings, changes_as_rows, replay
 from poguard.serialize import document_to_dict
@@ -517,3 +521,63 @@ def rules_replay(
         if changes:
             out.print(f"\n{title}:")
             out.print(_table(REPLAY_COLUMNS, iter(changes_as_rows(changes))))
+
+
+def _print_run(report: RunReport) -> bool:
+    """One line per channel and a summary; True when nothing failed or was rejected."""
+    for poll in report.polls:
+        state = f"error: {poll.errors[-1]}" if poll.errors else "ok"
+        out.print(f"channel {poll.channel}: {poll.received} new, {poll.acknowledged} settled, {state}", markup=False)
+    for name in report.skipped_channels:
+        out.print(f"channel {name}: polled by another agent", markup=False)
+    rejected = [o for o in report.processed if o.outcome is Outcome.REJECTED]
+    out.print(f"backlog: {len(report.processed)} processed ({len(rejected)} rejected); "
+              f"{report.escalated} escalated, {report.chased} PO(s) chased for acknowledgment", markup=False)
+    return not rejected and not any(poll.errors for poll in report.polls)
+
+
+def _agent(settings: Settings) -> tuple[Agent, Store]:
+    config = settings.config()
+    store = settings.store(config)
+    return Agent(store, config, open_sources(config)), store
+
+
+@app.command()
+@exits
+def run(
+    ctx: typer.Context,
+    once: Annotated[bool, typer.Option("--once", help="one pass of every channel, the backlog and the sweeps, then exit")] = False,
+) -> None:
+    """Run the agent: poll every mailbox and drop, process what arrives, escalate and chase; SIGTERM stops it gracefully."""
+    settings: Settings = ctx.obj
+    agent, store = _agent(settings)
+    try:
+        if once:
+            if not _print_run(agent.run_once()):
+                raise typer.Exit(ExitCode.INPUT_REJECTED)
+            return
+        logging.getLogger().setLevel(logging.INFO)
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: agent.stop())
+        agent.start()
+        agent.wait()
+    finally:
+        store.dispose()
+
+
+STATUS_COLUMNS = ("channel", "last poll", "last success", "received", "backlog", "polled by", "last error")
+
+
+@app.command()
+@exits
+def status(ctx: typer.Context) -> None:
+    """Each channel's last poll, backlog and errors, and the documents waiting for a worker."""
+    settings: Settings = ctx.obj
+    config = settings.config()
+    store = settings.store(config)
+    try:
+        rows, waiting = channel_status(store, [c.name for c in [*config.mailboxes, *config.drops]])
+    finally:
+        store.dispose()
+    out.print(_table(STATUS_COLUMNS, iter(rows)))
+    out.print(f"documents waiting for a worker: {waiting}")

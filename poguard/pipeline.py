@@ -154,9 +154,19 @@ def process_file(store: Store, config: Config, arrival: Arrival, *, today: date,
     return FileOutcome(arrival.name, Outcome.DUPLICATE) if outcome is None else outcome
 
 
+def _documents_in(raw: bytes) -> list[ParsedDocument]:
+    """The supplier documents in `raw`; content a parser reads but that holds none (a newsletter, an empty
+    order table) is rejected too, so a person sees it."""
+    documents = parsers.parse(raw)
+    if not documents:
+        raise ParseError("readable, but it holds no order response, ship notice, invoice or change request",
+                         code="no-supplier-document")
+    return documents
+
+
 def _process(session: Session, context: _Context, inbound: InboundFile) -> FileOutcome:
     try:
-        documents = parsers.parse(inbound.content)
+        documents = _documents_in(inbound.content)
     except ParseError as error:
         _move(inbound, InboundStatus.REJECTED)
         inbound.error = str(error)

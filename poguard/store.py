@@ -29,13 +29,24 @@ def _alembic_config() -> AlembicConfig:
     return config
 
 
-def _enable_sqlite_foreign_keys(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine) -> None:
+    """Foreign keys on, and every transaction takes the write lock when it begins (BEGIN IMMEDIATE).
+
+    SQLite has no SELECT ... FOR UPDATE: without the early lock, two threads could both claim the same waiting
+    arrival, or one would fail on a stale snapshot. With it, transactions simply queue (busy_timeout).
+    """
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # pysqlite must not issue its own BEGIN
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Store:
@@ -72,7 +83,7 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
     except (ArgumentError, ImportError, ValueError) as error:
         raise ConfigError(f"cannot use database URL {url!r}: {error}", location="database.url") from None
     if engine.dialect.name == "sqlite":
-        _enable_sqlite_foreign_keys(engine)
+        _configure_sqlite(engine)
     store = Store(engine)
     if migrate:
         try:

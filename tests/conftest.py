@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -43,6 +43,23 @@ def _postgres_schema_url() -> Iterator[str]:
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture
+def pg_schema_urls() -> Iterator[Callable[[], str]]:
+    """Makes URLs of fresh PostgreSQL schemas, dropped afterwards; PostgreSQL is required (make test sets it)."""
+    if PG_URL is None:
+        pytest.fail("POGUARD_TEST_PG_URL is not set: `make test` and .ci/run point it at the local server")
+    made: list[Iterator[str]] = []
+
+    def make() -> str:
+        schema = _postgres_schema_url()
+        made.append(schema)
+        return next(schema)
+
+    yield make
+    for schema in made:
+        next(schema, None)
 
 
 @pytest.fixture(params=BACKENDS)
