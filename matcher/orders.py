@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from matcher.lines import compact_id
 from poguard.domain import ParsedDocument, ParsedLine, POLine
 
-__all__ = ["OrderCandidate", "rank_orders"]
+__all__ = ["OrderCandidate", "document_item_keys", "rank_orders"]
 
 MIN_OVERLAP = 0.5
 
@@ -29,6 +29,11 @@ def _line_items(line: ParsedLine, xref: Mapping[str, str]) -> set[str]:
             ids.add(compact_id(value))
             ids.add(compact_id(xref.get(compact_id(value), "")))
     return ids - {""}
+
+
+def document_item_keys(doc: ParsedDocument, xref: Mapping[str, str]) -> set[str]:
+    """Every item id the document names, and our items they are known to be (compared as `compact_id`)."""
+    return set().union(*(_line_items(line, xref) for line in doc.lines))
 
 
 def rank_orders(doc: ParsedDocument, orders: Mapping[str, list[POLine]], xref: Mapping[str, str]) -> list[OrderCandidate]:

@@ -50,6 +50,7 @@ INHERITED_CONFIDENCE = 0.6
 YEAR_INFERRED_CONFIDENCE = 0.8
 ORDER_AMBIGUOUS_CONFIDENCE = 0.7
 SNIFF_SCORE = 0.6
+MAX_TEXT = 20_000
 SNIFF_PO_ONLY_SCORE = 0.3
 SNIFF_PREFIX_BYTES = 8192
 
@@ -599,13 +600,17 @@ class EmailTextParser:
         body = _DIGIT_GROUP_SPACE.sub("", body)
         lang = guess_language(body)
         nlp, matcher = _pipeline(lang)
-        doc = nlp(body[: 20_000])
+        doc = nlp(body[:MAX_TEXT])
         spans = _matches(doc, matcher)
         po_span = next(iter(spans.get("PO_REF", [])), None) or _subject_po(subject, lang)
         if po_span is None:
             return []
         reading = _Reading(lang, _day_first(lang, body, day_first), sent or self.reference_date or date.today())
-        return [_document(po_span, _clauses(doc, spans), reading, sent)]
+        document = _document(po_span, _clauses(doc, spans), reading, sent)
+        if len(body) > MAX_TEXT:
+            document.problems.append(Problem(
+                "email-text-truncated", f"only the first {MAX_TEXT} of {len(body)} characters were read", f"character {MAX_TEXT}"))
+        return [document]
 
 
 def _looks_like_csv(text: str) -> bool:

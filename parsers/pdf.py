@@ -45,7 +45,7 @@ from poguard.errors import ParseError
 
 __all__ = ["MAX_PAGES", "PdfParser", "detect_language"]
 
-MAX_PAGES = 50
+MAX_PAGES = 300
 """Pages read at most: supplier documents are short, and a hostile PDF must not keep the parser busy."""
 
 LABEL_CONFIDENCE = 0.9
@@ -230,16 +230,22 @@ class PdfParser:
 
     def parse(self, raw: bytes) -> list[ParsedDocument]:
         """The one document the PDF holds; `ParseError` when it cannot be opened or has no text layer."""
-        pages = _read_pages(raw)
+        pages, page_count = _read_pages(raw)
         text = "\n".join(line.text for page in pages for line in page)
         template = next((template for template in self.templates if template.applies_to(text)), None)
-        return [_read_document(pages, template)]
+        document = _read_document(pages, template)
+        if page_count > MAX_PAGES:
+            document.problems.append(Problem(
+                "pdf-pages-skipped", f"only the first {MAX_PAGES} of {page_count} pages were read", f"page {MAX_PAGES + 1}"))
+        return [document]
 
 
-def _read_pages(raw: bytes) -> list[list[TextLine]]:
-    """Text lines per page; pdfminer's many failure types become one `ParseError` with its reason."""
+def _read_pages(raw: bytes) -> tuple[list[list[TextLine]], int]:
+    """Text lines per page (at most MAX_PAGES) and the number of pages; pdfminer's many failure types become one
+    `ParseError` with its reason."""
     try:
         with pdfplumber.open(io.BytesIO(raw)) as pdf:
+            page_count = len(pdf.pages)
             pages = pdf.pages[:MAX_PAGES]
             lines = [
                 group_lines(page.extract_words(x_tolerance=_WORD_GAP), number)
@@ -247,7 +253,7 @@ def _read_pages(raw: bytes) -> list[list[TextLine]]:
             ]
             if not any(lines):
                 _raise_without_text(sum(len(page.images) for page in pages), len(pages))
-            return lines
+            return lines, page_count
     except ParseError:
         raise
     except PdfminerException as error:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 import parsers
 import rules
-from matcher import compact_id, match_lines, rank_orders
+from matcher import compact_id, document_item_keys, match_lines, rank_orders
 from poguard import lifecycle, repository
 from poguard.config import Config
 from poguard.domain import INBOUND_TRANSITIONS, InboundStatus, LineMatch, LineStatus, ParsedDocument, POLine
@@ -200,7 +200,8 @@ def _order(session: Session, config: Config, doc: ParsedDocument, supplier_id: s
                       f"supplier order {doc.supplier_order_number} belongs to PO {known}")
     if doc.po_number or not supplier_id:
         return _Order(doc.po_number, [], None)  # a reference that names no PO is reported, never guessed around
-    candidates = rank_orders(doc, repository.open_orders(session, supplier_id), xref)
+    orders = repository.candidate_orders(session, supplier_id, document_item_keys(doc, xref))
+    candidates = rank_orders(doc, orders, xref)
     if candidates and (len(candidates) == 1 or candidates[0].score > candidates[1].score):
         best = candidates[0]
         return _Order(best.po_number, repository.po_lines_for(session, best.po_number), best.reason)

@@ -7,8 +7,8 @@ from dataclasses import asdict
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, selectinload
 
 from matcher import compact_id, normalise_po_reference
 from poguard.domain import ContractPrice, ParsedDocument, POLine, Supplier
@@ -30,7 +30,7 @@ __all__ = [
     "cross_references",
     "documents_for",
     "exceptions",
-    "open_orders",
+    "candidate_orders",
     "po_for_supplier_order",
     "learn_cross_reference",
     "supplier",
@@ -118,6 +118,8 @@ def upsert_po_lines(session: Session, lines: Sequence[POLine], actor: str) -> di
         values = asdict(line)
         values.pop("supplier_id")
         values.pop("po_date")
+        values["item_key"] = compact_id(line.item)
+        values["supplier_item_key"] = compact_id(line.supplier_item) or None
         values["required_docs"] = list(line.required_docs)
         entity_id = f"{line.po_number}/{line.line}"
         counts[_upsert(session, _po_line_row(session, line), POLineRow, entity_id, values, actor)] += 1
@@ -207,9 +209,19 @@ def po_for_supplier_order(session: Session, supplier_id: str | None, supplier_or
     ).first()
 
 
-def open_orders(session: Session, supplier_id: str) -> dict[str, list[POLine]]:
-    """The supplier's POs with their lines."""
-    orders = session.scalars(select(PurchaseOrderRow).where(PurchaseOrderRow.supplier_id == supplier_id))
+def candidate_orders(session: Session, supplier_id: str, item_keys: set[str]) -> dict[str, list[POLine]]:
+    """The supplier's POs holding at least one of `item_keys` (see `matcher.compact_id`), with all their lines;
+    found through the indexed item keys, so the cost does not grow with the supplier's history."""
+    if not item_keys:
+        return {}
+    holding = (
+        select(POLineRow.po_number).join(PurchaseOrderRow)
+        .where(PurchaseOrderRow.supplier_id == supplier_id,
+               or_(POLineRow.item_key.in_(item_keys), POLineRow.supplier_item_key.in_(item_keys)))
+        .distinct()
+    )
+    orders = session.scalars(select(PurchaseOrderRow).where(PurchaseOrderRow.po_number.in_(holding))
+                             .options(selectinload(PurchaseOrderRow.lines)))
     return {order.po_number: [_as_po_line(row) for row in order.lines] for order in orders}
 
 

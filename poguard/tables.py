@@ -125,6 +125,9 @@ class PurchaseOrderRow(Base):
 
 
 class POLineRow(Base):
+    """A PO line; `item_key` and `supplier_item_key` are the items as `matcher.compact_id` compares them, indexed
+    to find a supplier's POs holding a document's items without loading every line."""
+
     __tablename__ = "po_lines"
     __table_args__ = (UniqueConstraint("po_number", "line", name="uq_po_lines_po_number_line"),)
 
@@ -142,6 +145,8 @@ class POLineRow(Base):
     buyer: Mapped[str] = mapped_column(String(200))
     required_docs: Mapped[list[str]] = mapped_column(JSON, default=list)
     item_group: Mapped[str | None] = mapped_column(String(100))
+    item_key: Mapped[str | None] = mapped_column(String(100), index=True)
+    supplier_item_key: Mapped[str | None] = mapped_column(String(100), index=True)
     order: Mapped[PurchaseOrderRow] = relationship(back_populates="lines")
 
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from parsers.email_message import EmailMessageParser
-from parsers.email_text import EmailTextParser, Intent, parse_decimal, parse_numeric_date
+from parsers.email_text import MAX_TEXT, EmailTextParser, Intent, parse_decimal, parse_numeric_date
 from parsers.spreadsheet import SpreadsheetParser
 from poguard.domain import DocumentKind, LineStatus, ParsedDocument
 from poguard.errors import ParseError
@@ -323,3 +323,10 @@ def test_random_and_mutated_text_never_raises_anything_but_parse_error(text: str
             parser.parse(raw)
         except ParseError:
             pass
+
+
+def test_a_body_beyond_the_text_limit_is_reported_as_a_problem() -> None:
+    """GIVEN a confirmation longer than the text limit WHEN parsed THEN the cut is a problem, not a silent loss."""
+    body = "We confirm PO 4500017001.\n" + "Line 1 is fine.\n" * (MAX_TEXT // 10)
+    (document,) = EmailTextParser(reference_date=date(2026, 11, 24)).parse(body.encode())
+    assert "email-text-truncated" in [p.code for p in document.problems]

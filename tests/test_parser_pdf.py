@@ -11,7 +11,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from PIL import Image
+from reportlab.lib.utils import ImageReader
+from reportlab.pdfgen.canvas import Canvas
 
+import parsers.pdf as pdf_module
 from parsers.numbers import detect_day_first, detect_decimal_mark, parse_amount, parse_date
 from parsers.pdf import PdfParser, detect_language
 from parsers.pdf_tables import TableSpec, TextLine, Word, read_table
@@ -145,13 +149,9 @@ def test_truncated_pdf_is_unreadable_with_the_library_reason() -> None:
 
 def test_scanned_pdf_without_text_layer_is_recognised() -> None:
     """GIVEN a PDF whose only page is an image WHEN parsed THEN ParseError pdf-no-text-layer with an OCR hint."""
-    canvas_module = pytest.importorskip("reportlab.pdfgen.canvas")
-    image_module = pytest.importorskip("PIL.Image")
-    from reportlab.lib.utils import ImageReader
-
     buffer = io.BytesIO()
-    canvas = canvas_module.Canvas(buffer)
-    canvas.drawImage(ImageReader(image_module.new("L", (40, 40), 128)), 50, 50, 200, 200)
+    canvas = Canvas(buffer)
+    canvas.drawImage(ImageReader(Image.new("L", (40, 40), 128)), 50, 50, 200, 200)
     canvas.save()
     with pytest.raises(ParseError) as raised:
         PdfParser().parse(buffer.getvalue())
@@ -360,3 +360,16 @@ def test_bad_template_raises_config_error_naming_file_and_key(tmp_path: Path, co
     with pytest.raises(ConfigError) as raised:
         load_template(path)
     assert str(path) in raised.value.message and key in raised.value.message
+
+
+def test_pages_beyond_the_limit_are_reported_as_a_problem(monkeypatch: pytest.MonkeyPatch) -> None:
+    """GIVEN a three-page PDF and a two-page limit WHEN parsed THEN the skipped page is a problem, not a silent loss."""
+    monkeypatch.setattr(pdf_module, "MAX_PAGES", 2)
+    buffer = io.BytesIO()
+    canvas = Canvas(buffer)
+    for page in range(1, 4):
+        canvas.drawString(72, 720, f"Order Confirmation OC-1 page {page} Your order 4500017001")
+        canvas.showPage()
+    canvas.save()
+    (document,) = PdfParser().parse(buffer.getvalue())
+    assert ("pdf-pages-skipped", "only the first 2 of 3 pages were read") in [(p.code, p.message) for p in document.problems]
