@@ -74,8 +74,11 @@ def _description_evidence(doc_line: ParsedLine, po_line: POLine) -> _Evidence | 
                      f"description {similarity:.0f}% similar")
 
 
-def _evidence(doc_line: ParsedLine, po_line: POLine, xref: Mapping[str, str]) -> list[_Evidence]:
+def _evidence(doc_line: ParsedLine, po_line: POLine, xref: Mapping[str, str], named_lines: set[int]) -> list[_Evidence]:
+    """Everything linking the pair; a line whose ids name other PO lines is not linked here by number or words."""
     found = _id_evidence(doc_line, po_line, xref)
+    if named_lines and po_line.line not in named_lines:
+        return found
     described = _description_evidence(doc_line, po_line)
     if described is not None:
         found.append(described)
@@ -89,15 +92,21 @@ def _tie_break(doc_line: ParsedLine, po_line: POLine) -> float:
     return bonus + (TIE_BREAK if doc_line.unit_price is not None and doc_line.unit_price == po_line.unit_price else 0.0)
 
 
-def _score(doc_line: ParsedLine, po_line: POLine, xref: Mapping[str, str]) -> _Evidence | None:
+def _score(doc_line: ParsedLine, po_line: POLine, xref: Mapping[str, str], named_lines: set[int]) -> _Evidence | None:
     """The strongest evidence, raised a little by every further piece that agrees; None without any."""
-    evidence = _evidence(doc_line, po_line, xref)
+    evidence = _evidence(doc_line, po_line, xref, named_lines)
     if not evidence:
         return None
     ranked = sorted(evidence, key=lambda e: -e.score)
     score = min(1.0, ranked[0].score + AGREEMENT_BONUS * (len(ranked) - 1) + _tie_break(doc_line, po_line))
     reason = "; ".join(e.reason for e in ranked) + f" = PO line {po_line.line}"
     return _Evidence(round(score, 4), reason)
+
+
+def _scores(doc_line: ParsedLine, po_lines: list[POLine], xref: Mapping[str, str]) -> list[_Evidence | None]:
+    """The line's score against every PO line; the PO lines its ids name (PO line reference, items) are noted first."""
+    named = {po.line for po in po_lines if _id_evidence(doc_line, po, xref)}
+    return [_score(doc_line, po_line, xref, named) for po_line in po_lines]
 
 
 def _unmatched_reason(doc_line: ParsedLine, po_lines: list[POLine]) -> str:
@@ -135,7 +144,7 @@ def match_lines(doc: ParsedDocument, po_lines: list[POLine], min_score: float,
     `xref` maps a supplier item (see `compact_id`) to our item, learned from earlier confirmed matches.
     """
     known = xref or {}
-    scores = [[_score(line, po_line, known) for po_line in po_lines] for line in doc.lines]
+    scores = [_scores(line, po_lines, known) for line in doc.lines]
     assigned = _assign(scores, min_score) if doc.lines and po_lines else {}
     split = _splits(scores, assigned) if doc.kind in SPLIT_KINDS else {}
     matches = []

@@ -4,10 +4,13 @@ Vocabulary: an *interchange* (ISA..IEA) holds functional *groups* (GS..GE) that 
 (ST..SE). A *segment* is a tag and its *elements*, numbered from 1: `PO102` is element 2 of a PO1 segment.
 Segments are numbered from 1 across the whole file; every `Problem` and `Provenance` says "segment N".
 
-The tokenizer is our own: pyx12, badx12 and ansi-x12 all read the ISA at fixed 106-byte offsets (wrong for
-unpadded or NO-BREAK SPACE padded ISAs), and none reads EBCDIC or a multi-byte segment terminator. Here the
-separators come from counting element separators in the ISA: ISA16 (component separator) is the character after
-the 16th one, and the segment terminator is the character after that.
+The tokenizer is our own. Evaluated on PyPI (2026-11): pyx12 4.0.0 ships HIPAA maps only (no 810/855/856/860/865)
+and refuses ISA12 versions other than 00401/00501 (the corpus has 00200 to 00406); badx12 0.2.2 (last release
+2018) deletes every newline, which breaks newline-terminated files; ansi-x12 0.2.0 needs a 106-byte ISA and a
+final terminator. All three read the ISA at fixed 106-byte offsets (wrong for unpadded or NO-BREAK SPACE padded
+ISAs), and none reads EBCDIC or a multi-byte segment terminator. Here the separators come from counting element
+separators in the ISA: ISA16 (component separator) is the character after the 16th one, and the segment
+terminator is the character after that.
 """
 
 from __future__ import annotations

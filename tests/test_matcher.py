@@ -65,3 +65,35 @@ def test_one_po_line_is_not_given_to_two_document_lines() -> None:
     """GIVEN two document lines both numbered 1 WHEN matched THEN only one gets PO line 1."""
     matches = match_lines(_doc(ParsedLine(line="1"), ParsedLine(line="1")), PO, 0.6)
     assert [m.po_line.line if m.po_line else None for m in matches] == [1, None]
+
+
+def test_a_po_line_shipped_in_two_packages_is_matched_twice_on_a_ship_notice() -> None:
+    """GIVEN a ship notice with two package lines of the same supplier item WHEN matched THEN both belong to PO line 1, the second as a split."""
+    doc = ParsedDocument(kind=DocumentKind.SHIP_NOTICE, parser="test", po_number="4500017001", lines=[
+        ParsedLine(line="1", supplier_item="GLF-HX-840", quantity=Decimal("600")),
+        ParsedLine(line="2", supplier_item="GLF-HX-840", quantity=Decimal("400")),
+        ParsedLine(line="3", supplier_item="GLF-NT-800", quantity=Decimal("10")),
+    ])
+    matches = match_lines(doc, PO, 0.6)
+    assert [m.po_line.line if m.po_line else None for m in matches] == [1, 1, 2]
+    assert matches[1].reason.endswith("(part of a split line)")
+
+
+def test_an_acknowledgment_never_splits_a_po_line() -> None:
+    """GIVEN an acknowledgment naming the same supplier item twice WHEN matched THEN the second line is unmatched, not a split."""
+    doc = ParsedDocument(kind=DocumentKind.ACKNOWLEDGMENT, parser="test", po_number="4500017001", lines=[
+        ParsedLine(line="1", supplier_item="GLF-HX-840"), ParsedLine(line="5", supplier_item="GLF-HX-840")])
+    assert [m.po_line.line if m.po_line else None for m in match_lines(doc, PO, 0.6)] == [1, None]
+
+
+def test_description_alone_finds_the_line_when_ids_are_missing() -> None:
+    """GIVEN a line with only a description close to the PO's WHEN matched THEN the PO line is found with the similarity in the reason."""
+    doc = _doc(ParsedLine(description="hex nut M8"))
+    lines = [POLine(po_number="4500017001", line=1, supplier_id="GLF", item="A", supplier_item=None,
+                    description="Hex bolt M8x40 zinc", quantity=Decimal("10"), uom="EA", unit_price=Decimal("1"),
+                    currency="USD", need_by=date(2027, 1, 15), buyer="anna@example.com"),
+             POLine(po_number="4500017001", line=2, supplier_id="GLF", item="B", supplier_item=None,
+                    description="Hex nut M8 class 8", quantity=Decimal("10"), uom="EA", unit_price=Decimal("1"),
+                    currency="USD", need_by=date(2027, 1, 15), buyer="anna@example.com")]
+    (match,) = match_lines(doc, lines, 0.6)
+    assert match.po_line is not None and match.po_line.line == 2 and "% similar" in match.reason
