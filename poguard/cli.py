@@ -37,7 +37,7 @@ from ingest import open_sources
 from poguard import lifecycle
 from poguard.agent import Agent, RunReport
 from poguard.channels import channel_status
-from poguard.pipeline import Arrival, FileOutcome, Outcome, process_file
+from poguard.pipeline import Arrival, FileOutcome, Outcome, process_file, registry_for
 from poguard.replay import apply_settings, changes_as_rows, replay
 from poguard.serialize import document_to_dict
 from poguard.store import Store, open_store
@@ -339,10 +339,14 @@ def parse(
     """Show what poguard reads from files, without storing anything."""
     if fmt not in ("table", "json"):
         raise ConfigError(f"--format: expected table or json, got {fmt!r}")
+    registry = registry_for(ctx.obj.config())
     documents, failed = [], False
     for path in files:
         try:
-            documents.extend(parsers.parse(path.read_bytes()))
+            found = parsers.parse(path.read_bytes(), registry)
+            if not found:
+                err.print(f"{path}: no supplier document in it", markup=False)
+            documents.extend(found)
         except OSError as error:
             err.print(f"{path}: cannot read file: {error.strerror or error}", markup=False)
             failed = True

@@ -203,6 +203,11 @@ class DropConfig(Secret):
     temp_suffixes: list[str] = Field(default_factory=lambda: [".tmp", ".part", ".filepart"])
 
 
+class ParsersConfig(_Section):
+    pdf_templates: list[Path] = Field(
+        default_factory=list, description="PDF template files, or folders of *.toml templates, for layouts the generic reader misses")
+
+
 class AgentConfig(_Section):
     lease_seconds: int = Field(120, ge=5, description="how long a channel stays claimed by one agent")
     batch_size: int = Field(20, ge=1, description="stored documents a worker claims per pass")
@@ -211,6 +216,7 @@ class AgentConfig(_Section):
 class Config(_Section):
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     matching: MatchingConfig = Field(default_factory=MatchingConfig)
+    parsers: ParsersConfig = Field(default_factory=ParsersConfig)
     rules: RulesConfig = Field(default_factory=RulesConfig)
     ownership: OwnershipConfig = Field(default_factory=OwnershipConfig)
     roles: RolesConfig = Field(default_factory=RolesConfig)

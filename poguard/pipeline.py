@@ -31,7 +31,7 @@ from poguard.store import Store
 from poguard.tables import DocumentRow, InboundFile, MatchRow, utcnow
 from rules import PoHistory, RuleInput
 
-__all__ = ["Arrival", "FileOutcome", "Outcome", "process_backlog", "process_file", "process_inbound", "receive"]
+__all__ = ["Arrival", "FileOutcome", "Outcome", "process_backlog", "process_file", "process_inbound", "receive", "registry_for"]
 
 log = logging.getLogger(__name__)
 
@@ -154,10 +154,15 @@ def process_file(store: Store, config: Config, arrival: Arrival, *, today: date,
     return FileOutcome(arrival.name, Outcome.DUPLICATE) if outcome is None else outcome
 
 
-def _documents_in(raw: bytes) -> list[ParsedDocument]:
+def registry_for(config: Config) -> tuple[parsers.Parser, ...]:
+    """The parsers, the PDF reader knowing the configured templates."""
+    return parsers.build_registry(parsers.template_files(config.parsers.pdf_templates))
+
+
+def _documents_in(raw: bytes, config: Config) -> list[ParsedDocument]:
     """The supplier documents in `raw`; content a parser reads but that holds none (a newsletter, an empty
     order table) is rejected too, so a person sees it."""
-    documents = parsers.parse(raw)
+    documents = parsers.parse(raw, registry_for(config))
     if not documents:
         raise ParseError("readable, but it holds no order response, ship notice, invoice or change request",
                          code="no-supplier-document")
@@ -166,7 +171,7 @@ def _documents_in(raw: bytes) -> list[ParsedDocument]:
 
 def _process(session: Session, context: _Context, inbound: InboundFile) -> FileOutcome:
     try:
-        documents = _documents_in(inbound.content)
+        documents = _documents_in(inbound.content, context.config)
     except ParseError as error:
         _move(inbound, InboundStatus.REJECTED)
         inbound.error = str(error)

@@ -65,6 +65,8 @@ CHANNEL_EXAMPLE = """\
 
 
 def _toml_value(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float, Decimal)):
@@ -87,7 +89,7 @@ def _section(model: BaseModel, path: str) -> list[str]:
         if _is_section(info.annotation):
             nested.append((name, value))
             continue
-        if isinstance(value, (dict, list)):
+        if isinstance(value, dict):
             continue
         if info.description:
             lines.append(f"# {info.description}")

@@ -152,3 +152,24 @@ def test_demo_shows_price_quantity_and_date_exceptions() -> None:
     for category in ("price_variance", "quantity_mismatch", "date_deviation"):
         assert category in result.stdout
     assert "workspace: " in result.stdout
+
+
+def test_pdf_templates_from_the_config_are_used_by_parse(tmp_path: Path) -> None:
+    """GIVEN a config naming the PDF template folder WHEN the Rheintal confirmation is parsed THEN the template reads its number (digits only)."""
+    config = tmp_path / "poguard.toml"
+    config.write_text(f'[parsers]\npdf_templates = ["{(FIXTURES / "pdf_templates").as_posix()}"]\n', encoding="utf-8")
+    pdf = str(FIXTURES / "pdf" / "rhk_auftragsbestaetigung_4500017002.pdf")
+    generic = json.loads(poguard("parse", "--format", "json", pdf).stdout)[0]
+    templated = json.loads(poguard("--config", str(config), "parse", "--format", "json", pdf).stdout)[0]
+    assert (generic["number"], templated["number"]) == ("AB-27-0815", "27-0815")
+    assert templated["provenance"]["number"]["confidence"] == 0.95
+
+
+def test_a_bad_pdf_template_is_a_configuration_error(tmp_path: Path) -> None:
+    """GIVEN a template with an unknown key WHEN any file is parsed THEN exit 2 names the template file and the key."""
+    template = tmp_path / "bad.toml"
+    template.write_text('name = "x"\nmatch = "x"\nlayout = "y"\n', encoding="utf-8")
+    config = tmp_path / "poguard.toml"
+    config.write_text(f'[parsers]\npdf_templates = ["{template.as_posix()}"]\n', encoding="utf-8")
+    result = poguard("--config", str(config), "parse", str(FIXTURES / "edifact" / "ordrsp_glf_4500017001.edi"))
+    assert result.exit_code == 2 and "bad.toml" in result.stderr and "layout" in result.stderr
