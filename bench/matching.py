@@ -34,7 +34,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -61,7 +60,7 @@ from poguard import pipeline, repository  # noqa: E402
 from poguard.config import Config  # noqa: E402
 from poguard.domain import ParsedDocument  # noqa: E402
 from poguard.pipeline import Arrival  # noqa: E402
-from poguard.store import Store, open_store  # noqa: E402
+from poguard.store import Store, open_store, temporary_schema  # noqa: E402
 from poguard.tables import InboundFile, POLineRow, PurchaseOrderRow, SupplierRow  # noqa: E402
 
 SIZES = (1_000, 10_000, 100_000, 1_000_000)
@@ -159,23 +158,8 @@ def _sqlite_url() -> Iterator[str]:
 
 
 @contextmanager
-def _postgres_url(server_url: str) -> Iterator[str]:
-    """A URL whose connections live in a fresh schema of their own, dropped afterwards (as in tests/conftest.py)."""
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server_url)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{server_url}{'&' if '?' in server_url else '?'}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
-@contextmanager
 def _empty_store(backend: str, pg_url: str) -> Iterator[Store]:
-    with _sqlite_url() if backend == "sqlite" else _postgres_url(pg_url) as url:
+    with _sqlite_url() if backend == "sqlite" else temporary_schema(pg_url) as url:
         store = open_store(url)
         try:
             yield store

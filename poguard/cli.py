@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from enum import IntEnum, StrEnum
+from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -88,6 +89,16 @@ class Settings:
     def store(self, config: Config) -> Store:
         return open_store(self.database_url(config))
 
+    @contextmanager
+    def opened(self) -> Iterator[tuple[Config, Store]]:
+        """The configuration and its store, disposed of afterwards."""
+        config = self.config()
+        store = self.store(config)
+        try:
+            yield config, store
+        finally:
+            store.dispose()
+
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -156,12 +167,8 @@ def init(
 def _import(settings: Settings, path: Path, read: Callable[[Path], list[Any]], upsert: Callable[..., dict[str, int]]) -> dict[str, int]:
     """Read every row first, then store them all in one transaction (or nothing)."""
     rows = read(path)
-    store = settings.store(settings.config())
-    try:
-        with store.transaction() as session:
-            return upsert(session, rows, f"import:{path.name}")
-    finally:
-        store.dispose()
+    with settings.opened() as (_, store), store.transaction() as session:
+        return upsert(session, rows, f"import:{path.name}")
 
 
 def _print_counts(path: Path, what: str, counts: dict[str, int]) -> None:
@@ -234,12 +241,8 @@ def _report(outcomes: list[FileOutcome]) -> bool:
 def process(ctx: typer.Context, paths: Annotated[list[Path], typer.Argument(help="files or folders, as if they had just arrived")]) -> None:
     """Read supplier files (EDIFACT, X12, ...), match them to POs and raise exceptions. Idempotent by content."""
     settings: Settings = ctx.obj
-    config = settings.config()
-    store = settings.store(config)
-    try:
+    with settings.opened() as (config, store):
         accepted = _report(_process_paths(store, config, paths))
-    finally:
-        store.dispose()
     if not accepted:
         raise typer.Exit(ExitCode.INPUT_REJECTED)
 
@@ -320,12 +323,8 @@ def exceptions(
 ) -> None:
     """List exceptions: what deviates, how badly, who owns it and by when."""
     settings: Settings = ctx.obj
-    config = settings.config()
-    store = settings.store(config)
-    try:
+    with settings.opened() as (_, store):
         records = _exception_records(store, None if status is StatusFilter.ALL else status.value)
-    finally:
-        store.dispose()
     _print_records(records, fmt)
 
 
@@ -406,14 +405,10 @@ def demo(ctx: typer.Context) -> None:
 
 def _change_note(ctx: typer.Context, exception_id: int, note: str, change: Callable[..., ExceptionRow]) -> None:
     settings: Settings = ctx.obj
-    store = settings.store(settings.config())
     by = os.environ.get("POGUARD_USER") or os.environ.get("USER") or "cli"
-    try:
-        with store.transaction() as session:
-            row = change(session, exception_id, f"person:{by}", note)
-            out.print(f"exception {row.id}: {row.status} ({row.category} on PO {row.po_number} line {row.line or '-'})", markup=False)
-    finally:
-        store.dispose()
+    with settings.opened() as (_, store), store.transaction() as session:
+        row = change(session, exception_id, f"person:{by}", note)
+        out.print(f"exception {row.id}: {row.status} ({row.category} on PO {row.po_number} line {row.line or '-'})", markup=False)
 
 
 @app.command()
@@ -443,14 +438,9 @@ def reopen(
 def sweep(ctx: typer.Context) -> None:
     """Escalate overdue exceptions and chase POs not acknowledged in time (the agent does this on a schedule)."""
     settings: Settings = ctx.obj
-    config = settings.config()
-    store = settings.store(config)
-    try:
-        with store.transaction() as session:
-            escalated = lifecycle.escalate_overdue(session, date.today())
-            chased = lifecycle.chase_unacknowledged(session, config, date.today())
-    finally:
-        store.dispose()
+    with settings.opened() as (config, store), store.transaction() as session:
+        escalated = lifecycle.escalate_overdue(session, date.today())
+        chased = lifecycle.chase_unacknowledged(session, config, date.today())
     out.print(f"{len(escalated)} exception(s) escalated, {len(chased)} PO(s) not acknowledged in time")
 
 
@@ -477,13 +467,8 @@ def _tolerance_row(label: str, config: Config, supplier_id: str | None) -> list[
 def rules_check(ctx: typer.Context) -> None:
     """Validate the configuration and print the effective tolerances per supplier."""
     settings: Settings = ctx.obj
-    config = settings.config()
-    store = settings.store(config)
-    try:
-        with store.transaction() as session:
-            suppliers = sorted(session.scalars(select(SupplierRow.supplier_id)))
-    finally:
-        store.dispose()
+    with settings.opened() as (config, store), store.transaction() as session:
+        suppliers = sorted(session.scalars(select(SupplierRow.supplier_id)))
     out.print(f"configuration {settings.config_path or '(defaults)'}: valid", markup=False)
     rows = [_tolerance_row("(default)", config, None)] + [_tolerance_row(s, config, s) for s in suppliers]
     out.print(_table(TOLERANCE_COLUMNS, iter(rows)))
@@ -513,12 +498,8 @@ def rules_replay(
         since_day = date.fromisoformat(since) if since else None
     except ValueError:
         raise ConfigError(f"--since: expected an ISO date (YYYY-MM-DD), got {since!r}") from None
-    store = settings.store(current)
-    try:
-        with store.transaction() as session:
-            diff = replay(session, current, changed, since_day)
-    finally:
-        store.dispose()
+    with settings.opened() as (_, store), store.transaction() as session:
+        diff = replay(session, current, changed, since_day)
     out.print(f"replayed {diff.documents} document(s) with {', '.join(settings_)}: "
               f"{len(diff.added)} added, {len(diff.removed)} removed, {len(diff.regraded)} re-graded", markup=False)
     for title, changes in (("added", diff.added), ("removed", diff.removed), ("re-graded", diff.regraded)):
@@ -540,12 +521,6 @@ def _print_run(report: RunReport) -> bool:
     return not rejected and not any(poll.errors for poll in report.polls)
 
 
-def _agent(settings: Settings) -> tuple[Agent, Store]:
-    config = settings.config()
-    store = settings.store(config)
-    return Agent(store, config, open_sources(config)), store
-
-
 @app.command()
 @exits
 def run(
@@ -554,8 +529,8 @@ def run(
 ) -> None:
     """Run the agent: poll every mailbox and drop, process what arrives, escalate and chase; SIGTERM stops it gracefully."""
     settings: Settings = ctx.obj
-    agent, store = _agent(settings)
-    try:
+    with settings.opened() as (config, store):
+        agent = Agent(store, config, open_sources(config))
         if once:
             if not _print_run(agent.run_once()):
                 raise typer.Exit(ExitCode.INPUT_REJECTED)
@@ -565,8 +540,6 @@ def run(
             signal.signal(signum, lambda *_: agent.stop())
         agent.start()
         agent.wait()
-    finally:
-        store.dispose()
 
 
 STATUS_COLUMNS = ("channel", "last poll", "last success", "received", "backlog", "polled by", "last error")
@@ -577,11 +550,7 @@ STATUS_COLUMNS = ("channel", "last poll", "last success", "received", "backlog",
 def status(ctx: typer.Context) -> None:
     """Each channel's last poll, backlog and errors, and the documents waiting for a worker."""
     settings: Settings = ctx.obj
-    config = settings.config()
-    store = settings.store(config)
-    try:
+    with settings.opened() as (config, store):
         rows, waiting = channel_status(store, [c.name for c in [*config.mailboxes, *config.drops]])
-    finally:
-        store.dispose()
     out.print(_table(STATUS_COLUMNS, iter(rows)))
     out.print(f"documents waiting for a worker: {waiting}")

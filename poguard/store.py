@@ -7,18 +7,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+import uuid
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from poguard.errors import ConfigError
 
-__all__ = ["Store", "open_store"]
+__all__ = ["Store", "open_store", "temporary_schema"]
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -94,3 +95,18 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
                 location="database.url",
             ) from None
     return store
+
+
+@contextmanager
+def temporary_schema(server_url: str, prefix: str = "tmp") -> Iterator[str]:
+    """A PostgreSQL URL whose connections live in a fresh schema of their own, dropped afterwards (tests, benchmarks)."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server_url)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{server_url}{'&' if '?' in server_url else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

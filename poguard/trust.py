@@ -129,20 +129,21 @@ def verify_sender(
     the PO the document references. `message` is the raw mail, for its authentication headers;
     `dns_lookup` replaces dkimpy's DNS query when the DKIM signature is checked.
     """
+    header = (from_address or "").strip()
     edi_id = _edi_id(edi_sender)
-    if not (from_address and from_address.strip()) and not edi_id:
-        return SenderVerdict(Trust.UNVERIFIED, claimed_supplier_id, "no sender to verify")
-    if from_address and from_address.strip():
-        verdict = _verify_mail_sender(from_address, edi_id, suppliers, claimed_supplier_id)
-    else:
+    if header:
+        verdict = _verify_mail_sender(header, edi_id, suppliers, claimed_supplier_id)
+    elif edi_id:
         verdict = _verify_edi_sender(edi_id, suppliers, claimed_supplier_id)
+    else:
+        return SenderVerdict(Trust.UNVERIFIED, claimed_supplier_id, "no sender to verify")
     if verdict.trust is Trust.UNVERIFIED:
         return verdict
-    held = _claimed_elsewhere(verdict, _sender_label(from_address, edi_id), claimed_supplier_id)
+    address = _address(header)
+    held = _claimed_elsewhere(verdict, address or f"EDI sender {edi_id}", claimed_supplier_id)
     if held is not None:
         return held
-    checks = _authentication_checks(message, _address(from_address or ""), check_dkim_signature, dns_lookup)
-    return _apply_checks(verdict, checks)
+    return _apply_checks(verdict, _authentication_checks(message, address, check_dkim_signature, dns_lookup))
 
 
 # --- attribution -------------------------------------------------------------------------------------
@@ -153,7 +154,7 @@ def _verify_mail_sender(
 ) -> SenderVerdict:
     address = _address(from_address)
     if address is None:
-        return SenderVerdict(Trust.UNVERIFIED, claimed, f"From {from_address.strip()!r} is not an e-mail address")
+        return SenderVerdict(Trust.UNVERIFIED, claimed, f"From {from_address!r} is not an e-mail address")
     owners, entry = _mail_owners(address, suppliers)
     if not owners:
         return _unlisted_mail_sender(address, suppliers, _edi_owner_hint(edi_id, suppliers) or claimed)
@@ -242,11 +243,6 @@ def _email_entries(supplier: Supplier) -> set[str]:
     return {entry.strip().lower() for entry in supplier.emails}
 
 
-def _sender_label(from_address: str | None, edi_id: str | None) -> str:
-    address = _address(from_address or "")
-    return address if address else f"EDI sender {edi_id}"
-
-
 def _joined(owners: list[str]) -> str:
     return " and ".join(sorted(set(owners)))
 
@@ -266,7 +262,7 @@ def _unlisted_mail_sender(address: str, suppliers: Sequence[Supplier], claimed: 
             if how is not None:
                 return SenderVerdict(
                     Trust.UNVERIFIED, candidate.supplier_id,
-                    f"{domain.text} looks like {candidate.domain.text} ({candidate.supplier_id}) but is not on its list: {how}",
+                    f"{_shown(domain)} looks like {candidate.domain.text} ({candidate.supplier_id}) but is not on its list: {how}",
                     lookalike_of=candidate.domain.text,
                 )
     return SenderVerdict(Trust.UNVERIFIED, claimed, f"From {address} is on no supplier's list")
@@ -311,6 +307,15 @@ def _misspelt(sender: _Domain, genuine: _Domain) -> str | None:
     if distance > FUZZY_MAX_DISTANCE:
         return None
     return f"{distance} letter{'s' if distance > 1 else ''} off {genuine.name}"
+
+
+def _shown(domain: _Domain) -> str:
+    """The domain as a buyer reads it, with its ASCII form when look-alike letters would hide the difference."""
+    try:
+        ascii_form = domain.text.encode("idna").decode("ascii")
+    except UnicodeError:
+        return domain.text
+    return domain.text if ascii_form == domain.text else f"{domain.text} ({ascii_form})"
 
 
 def _genuine_domains(suppliers: Sequence[Supplier]) -> list[_Genuine]:
@@ -458,7 +463,8 @@ class _ErrorCollector(logging.Handler):
 
 def _dkim_signature_checks(message: bytes, dns_lookup: DnsLookup | None) -> list[_Check]:
     collector = _ErrorCollector()
-    logger = logging.Logger(__name__ + ".dkim", logging.ERROR)  # private: dkimpy's chatter stays out of our logs
+    # A private logger, not getLogger(): its handler lives with this call, and dkimpy's chatter stays out of our logs.
+    logger = logging.Logger(__name__ + ".dkim", logging.ERROR)  # noqa: LOG001
     logger.addHandler(collector)
     checker: dkim.DKIM | None = None
     try:
@@ -468,7 +474,7 @@ def _dkim_signature_checks(message: bytes, dns_lookup: DnsLookup | None) -> list
         valid = checker.verify(dnsfunc=_key_lookup(dns_lookup))
     except _KeyLookupFailed as error:
         return [_Check(f"DKIM signature{_for(checker)} could not be checked: {error}", holds=False)]
-    except Exception as error:  # dkimpy raises its own errors and, on odd input, anything
+    except Exception as error:  # noqa: BLE001 - dkimpy raises its own errors and, on odd input, anything
         return [_Check(f"DKIM signature{_for(checker)} failed: {_first_clause(error)}", holds=True)]
     if valid:
         return [_Check(f"DKIM signature{_for(checker)} verified", holds=False)]
@@ -482,7 +488,7 @@ def _key_lookup(dns_lookup: DnsLookup | None) -> Callable[..., bytes | None]:
     def lookup(name: bytes, timeout: float = 5) -> bytes | None:
         try:
             return dns_lookup(name) if dns_lookup is not None else get_txt(name, timeout=timeout)
-        except Exception as error:
+        except Exception as error:  # any resolver failure means "could not check", whatever its class
             detail = str(error) or type(error).__name__
             raise _KeyLookupFailed(f"key lookup for {name.decode('ascii', 'replace').rstrip('.')} failed ({detail})") from error
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
-from poguard.store import Store, open_store
+from poguard import repository
+from poguard.imports import read_po_lines, read_suppliers
+from poguard.store import Store, open_store, temporary_schema
 
 pytest_plugins = ["tests.imap_fixtures", "tests.sftp_fixtures"]
 
@@ -30,36 +31,13 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
 
 
-def _postgres_schema_url() -> Iterator[str]:
-    """A URL whose connections live in a fresh schema of their own, dropped afterwards."""
-    assert PG_URL is not None
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{PG_URL}{'&' if '?' in PG_URL else '?'}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 @pytest.fixture
 def pg_schema_urls() -> Iterator[Callable[[], str]]:
     """Makes URLs of fresh PostgreSQL schemas, dropped afterwards; PostgreSQL is required (make test sets it)."""
     if PG_URL is None:
         pytest.fail("POGUARD_TEST_PG_URL is not set: `make test` and .ci/run point it at the local server")
-    made: list[Iterator[str]] = []
-
-    def make() -> str:
-        schema = _postgres_schema_url()
-        made.append(schema)
-        return next(schema)
-
-    yield make
-    for schema in made:
-        next(schema, None)
+    with ExitStack() as stack:
+        yield lambda: stack.enter_context(temporary_schema(PG_URL, "t"))
 
 
 @pytest.fixture(params=BACKENDS)
@@ -68,7 +46,9 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{(tmp_path / 'poguard.db').as_posix()}"
     else:
-        yield from _postgres_schema_url()
+        assert PG_URL is not None
+        with temporary_schema(PG_URL, "t") as url:
+            yield url
 
 
 @pytest.fixture
@@ -77,3 +57,12 @@ def store(db_url: str) -> Iterator[Store]:
     opened = open_store(db_url)
     yield opened
     opened.dispose()
+
+
+@pytest.fixture
+def loaded(store: Store) -> Store:
+    """A store holding the fixture suppliers and POs."""
+    with store.transaction() as session:
+        repository.upsert_suppliers(session, read_suppliers(FIXTURES / "suppliers.csv"), "test")
+        repository.upsert_po_lines(session, read_po_lines(FIXTURES / "pos.csv"), "test")
+    return store

@@ -12,7 +12,6 @@ from sqlalchemy import select
 from poguard import lifecycle, repository
 from poguard.config import Config
 from poguard.errors import InputRejected
-from poguard.imports import read_po_lines, read_suppliers
 from poguard.pipeline import Arrival, process_file
 from poguard.replay import apply_settings, replay
 from poguard.store import Store
@@ -21,14 +20,6 @@ from poguard.tables import AuditEvent, DocumentRow, ExceptionRow, ItemCrossRefer
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 TODAY = date(2026, 11, 25)
 GLF_ORDRSP = (FIXTURES / "edifact" / "ordrsp_glf_4500017001.edi").read_text(encoding="utf-8")
-
-
-@pytest.fixture
-def loaded(store: Store) -> Store:
-    with store.transaction() as session:
-        repository.upsert_suppliers(session, read_suppliers(FIXTURES / "suppliers.csv"), "test")
-        repository.upsert_po_lines(session, read_po_lines(FIXTURES / "pos.csv"), "test")
-    return store
 
 
 def _send(store: Store, text: str, name: str = "doc.edi", today: date = TODAY, config: Config | None = None) -> None:

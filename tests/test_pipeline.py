@@ -10,22 +10,12 @@ from sqlalchemy import func, select
 
 from poguard import repository
 from poguard.config import Config
-from poguard.imports import read_po_lines, read_suppliers
 from poguard.pipeline import Arrival, Outcome, process_backlog, process_file, receive
 from poguard.store import Store
 from poguard.tables import AuditEvent, DocumentRow, ExceptionRow, InboundFile, MatchRow
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 TODAY = date(2026, 11, 25)
-
-
-@pytest.fixture
-def loaded(store: Store) -> Store:
-    """A store holding the fixture suppliers and POs."""
-    with store.transaction() as session:
-        repository.upsert_suppliers(session, read_suppliers(FIXTURES / "suppliers.csv"), "test")
-        repository.upsert_po_lines(session, read_po_lines(FIXTURES / "pos.csv"), "test")
-    return store
 
 
 def _process(store: Store, name: str, config: Config | None = None):
