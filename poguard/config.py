@@ -191,6 +191,8 @@ class DropConfig(Secret):
 
     name: str = Field(description="channel name, unique among mailboxes and drops")
     kind: Literal["folder", "sftp"] = "folder"
+    supplier_id: str | None = Field(
+        None, description="the supplier this drop belongs to: its files without a sender id (PDFs, CSVs) are theirs")
     path: str = Field(description="folder where suppliers put files")
     archive: str = Field(description="folder for files processed")
     quarantine: str = Field(description="folder for files that failed, each with a .error.txt")
@@ -201,6 +203,11 @@ class DropConfig(Secret):
     poll_seconds: int = Field(60, ge=1)
     stable_seconds: float = Field(2, ge=0, description="a file is taken once its size is unchanged this long")
     temp_suffixes: list[str] = Field(default_factory=lambda: [".tmp", ".part", ".filepart"])
+
+
+class TrustConfig(_Section):
+    check_dkim_signature: bool = Field(
+        False, description="verify DKIM signatures of supplier mail (a DNS lookup per message); Authentication-Results are always read")
 
 
 class ParsersConfig(_Section):
@@ -217,6 +224,7 @@ class Config(_Section):
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     matching: MatchingConfig = Field(default_factory=MatchingConfig)
     parsers: ParsersConfig = Field(default_factory=ParsersConfig)
+    trust: TrustConfig = Field(default_factory=TrustConfig)
     rules: RulesConfig = Field(default_factory=RulesConfig)
     ownership: OwnershipConfig = Field(default_factory=OwnershipConfig)
     roles: RolesConfig = Field(default_factory=RolesConfig)

@@ -31,6 +31,7 @@ __all__ = ["Family", "Plan", "chase_unacknowledged", "deviation_key", "escalate_
 
 log = logging.getLogger(__name__)
 
+HELD = "held"
 LIVE = (ExceptionStatus.OPEN.value, ExceptionStatus.AUTO_RESOLVED.value, ExceptionStatus.ESCALATED.value)
 SWEEP = "sweep"
 

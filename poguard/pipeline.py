@@ -24,11 +24,23 @@ import rules
 from matcher import compact_id, document_item_keys, match_lines, rank_orders
 from poguard import lifecycle, repository
 from poguard.config import Config
-from poguard.domain import INBOUND_TRANSITIONS, InboundStatus, LineMatch, LineStatus, ParsedDocument, POLine
+from poguard import trust
+from poguard.domain import (
+    INBOUND_TRANSITIONS,
+    Category,
+    Deviation,
+    InboundStatus,
+    LineMatch,
+    LineStatus,
+    ParsedDocument,
+    POLine,
+    Severity,
+)
 from poguard.errors import ParseError
 from poguard.serialize import document_to_dict
 from poguard.store import Store
 from poguard.tables import DocumentRow, InboundFile, MatchRow, utcnow
+from poguard.trust import SenderVerdict, Trust
 from rules import PoHistory, RuleInput
 
 __all__ = ["Arrival", "FileOutcome", "Outcome", "process_backlog", "process_file", "process_inbound", "receive", "registry_for"]
@@ -36,6 +48,7 @@ __all__ = ["Arrival", "FileOutcome", "Outcome", "process_backlog", "process_file
 log = logging.getLogger(__name__)
 
 LEARN_SCORE = 0.95
+CLI_CHANNEL = "cli"
 
 
 class Outcome(StrEnum):
@@ -50,7 +63,7 @@ class Arrival:
 
     name: str
     content: bytes
-    channel: str = "cli"
+    channel: str = CLI_CHANNEL
     sender: str | None = None
     message_id: str | None = None
 
@@ -222,26 +235,58 @@ def _history(session: Session, config: Config, po_number: str | None, po_lines: 
     return history
 
 
+def _vouched_supplier(config: Config, inbound: InboundFile, claimed: str | None) -> str | None:
+    """Who vouches for a file that names no sender: the supplier its drop belongs to, or, for a file
+    processed by hand, the operator on behalf of the PO's supplier."""
+    drops = {drop.name: drop.supplier_id for drop in config.drops}
+    return drops.get(inbound.channel) if inbound.channel != CLI_CHANNEL else claimed
+
+
+def _attribute(session: Session, config: Config, inbound: InboundFile, doc: ParsedDocument, claimed: str | None) -> SenderVerdict:
+    """Whose document this is, and whether poguard may act on it (see poguard.trust)."""
+    sender = doc.sender or inbound.sender
+    from_address = sender if sender and "@" in sender else None
+    edi_sender = sender if sender and from_address is None else None
+    vouched = _vouched_supplier(config, inbound, claimed) if sender is None else None
+    if vouched is not None:
+        how = "processed by hand" if inbound.channel == CLI_CHANNEL else f"from {vouched}'s drop {inbound.channel}"
+        if claimed not in (None, vouched):
+            return SenderVerdict(Trust.UNVERIFIED, claimed, f"no sender in the file; {how}, but the PO is {claimed}'s")
+        return SenderVerdict(Trust.VERIFIED, vouched, f"no sender in the file; {how}, attributed to {vouched}")
+    return trust.verify_sender(
+        from_address=from_address, edi_sender=edi_sender, suppliers=repository.suppliers(session),
+        claimed_supplier_id=claimed, message=inbound.content if from_address else None,
+        check_dkim_signature=config.trust.check_dkim_signature,
+    )
+
+
+def _hold(doc: ParsedDocument, order: _Order, verdict: SenderVerdict) -> Deviation:
+    """The one finding of a document poguard may not act on: who it seems to be from, and why it is held."""
+    severity = Severity.CRITICAL if verdict.lookalike_of else Severity.HIGH
+    label = " ".join(part for part in (doc.kind.value, doc.number) if part)
+    return Deviation(Category.UNMATCHED, severity, "sender.unverified", order.po_number, None,
+                     expected="a sender on the supplier's list", actual=doc.sender or "no sender",
+                     message=f"{label} held, nothing it says is acted on: {verdict.reason}")
+
+
 def _store_document(session: Session, context: _Context, inbound: InboundFile, position: int, doc: ParsedDocument) -> int:
-    """Find the PO, match and check one document, store it with its matches; reconcile its exceptions."""
+    """Find the PO, attribute, match and check one document, store it with its matches; reconcile its exceptions.
+    A document from an unverified sender is stored and shown with one `unmatched` finding, and nothing more."""
     config = context.config
     sender_supplier = repository.supplier_for_sender(session, doc.sender or inbound.sender)
     order = _order(session, config, doc, sender_supplier, repository.cross_references(session, sender_supplier))
     po_lines = [line for _, line in order.lines]
-    supplier_id = po_lines[0].supplier_id if po_lines else sender_supplier
+    verdict = _attribute(session, config, inbound, doc, po_lines[0].supplier_id if po_lines else None)
+    if verdict.trust is Trust.UNVERIFIED:
+        return _store_held(session, context, inbound, position, doc, order, verdict)
+    supplier_id = verdict.supplier_id
     xref = repository.cross_references(session, supplier_id)
     matches = match_lines(doc, po_lines, config.matching.min_score, xref)
     history = _history(session, config, order.po_number, po_lines, xref)
     prices = repository.contract_prices(session, supplier_id, [line.item for line in po_lines])
     rule_input = RuleInput(doc, po_lines, matches, repository.supplier(session, supplier_id), history, tuple(prices), context.today)
     deviations = rules.evaluate(rule_input, config)
-    row = DocumentRow(
-        inbound_id=inbound.id, position=position, kind=doc.kind, parser=doc.parser, number=doc.number,
-        po_number=order.po_number, sender=doc.sender or inbound.sender, supplier_id=supplier_id,
-        supplier_order_number=doc.supplier_order_number, po_reason=order.reason, data=document_to_dict(doc),
-    )
-    session.add(row)
-    session.flush()
+    row = _document_row(session, inbound, position, doc, order, verdict)
     row_ids = {line.line: row_id for row_id, line in order.lines}
     session.add_all(_match_row(row.id, match, row_ids) for match in matches)
     _learn(session, doc, matches, supplier_id, row)
@@ -253,6 +298,29 @@ def _store_document(session: Session, context: _Context, inbound: InboundFile, p
     return lifecycle.reconcile(session, lifecycle.ReconcileInput(
         row, lifecycle.Family.of(doc.kind), order.po_number, deviations, covered, buyers, context.today, context.actor,
     ), config)
+
+
+def _document_row(session: Session, inbound: InboundFile, position: int, doc: ParsedDocument, order: _Order,
+                  verdict: SenderVerdict) -> DocumentRow:
+    row = DocumentRow(
+        inbound_id=inbound.id, position=position, kind=doc.kind, parser=doc.parser, number=doc.number,
+        po_number=order.po_number, sender=doc.sender or inbound.sender, supplier_id=verdict.supplier_id,
+        supplier_order_number=doc.supplier_order_number, po_reason=order.reason, trust=verdict.trust.value,
+        trust_reason=verdict.reason, data=document_to_dict(doc),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _store_held(session: Session, context: _Context, inbound: InboundFile, position: int, doc: ParsedDocument,
+                order: _Order, verdict: SenderVerdict) -> int:
+    row = _document_row(session, inbound, position, doc, order, verdict)
+    log.info("document held name=%s sender=%s reason=%s", inbound.filename, doc.sender or inbound.sender, verdict.reason)
+    buyers: dict[int | None, str | None] = {None: order.lines[0][1].buyer if order.lines else None}
+    return lifecycle.reconcile(session, lifecycle.ReconcileInput(
+        row, lifecycle.HELD, order.po_number, [_hold(doc, order, verdict)], frozenset(), buyers, context.today,
+        context.actor), context.config)
 
 
 def _learn(session: Session, doc: ParsedDocument, matches: list[LineMatch], supplier_id: str | None, row: DocumentRow) -> None:

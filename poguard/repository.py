@@ -34,6 +34,7 @@ __all__ = [
     "po_for_supplier_order",
     "learn_cross_reference",
     "supplier",
+    "suppliers",
     "upsert_prices",
     "po_lines_for",
     "record_audit",
@@ -148,11 +149,17 @@ def po_lines_for(session: Session, reference: str | None) -> list[tuple[int, POL
     return [(row.id, _as_po_line(row)) for row in order.lines]
 
 
+def _as_supplier(row: SupplierRow) -> Supplier:
+    return Supplier(row.supplier_id, row.name, tuple(row.emails), tuple(row.edi_ids), row.lead_time_days, row.country)
+
+
 def supplier(session: Session, supplier_id: str | None) -> Supplier | None:
     row = session.get(SupplierRow, supplier_id) if supplier_id else None
-    if row is None:
-        return None
-    return Supplier(row.supplier_id, row.name, tuple(row.emails), tuple(row.edi_ids), row.lead_time_days, row.country)
+    return None if row is None else _as_supplier(row)
+
+
+def suppliers(session: Session) -> list[Supplier]:
+    return [_as_supplier(row) for row in session.scalars(select(SupplierRow).order_by(SupplierRow.supplier_id))]
 
 
 def upsert_prices(session: Session, prices: Sequence[ContractPrice], actor: str) -> dict[str, int]:

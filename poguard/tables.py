@@ -187,6 +187,8 @@ class DocumentRow(Base):
     supplier_id: Mapped[str | None] = mapped_column(String(64), index=True)
     supplier_order_number: Mapped[str | None] = mapped_column(String(100), index=True)
     po_reason: Mapped[str | None] = mapped_column(Text)
+    trust: Mapped[str] = mapped_column(String(16), default="verified")
+    trust_reason: Mapped[str | None] = mapped_column(Text)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     inbound: Mapped[InboundFile] = relationship(back_populates="documents")

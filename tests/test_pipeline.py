@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,71 @@ def test_same_message_id_with_other_bytes_is_one_arrival(loaded: Store) -> None:
         first = receive(session, Arrival("a", raw, message_id="<x@glf>")).id
         second = receive(session, Arrival("b", raw + b"\n", message_id="<x@glf>")).id
     assert first == second
+
+
+def _mail(sender: str, attachment: Path, subject: str = "Order response") -> bytes:
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = sender, "purchasing@example-mfg.com", subject
+    message["Message-ID"] = f"<{abs(hash((sender, attachment.name)))}@test>"
+    message.set_content("Please find our document attached.")
+    message.add_attachment(attachment.read_bytes(), maintype="application", subtype="edifact", filename=attachment.name)
+    return message.as_bytes()
+
+
+def _held(store: Store) -> list[tuple[str, str, str]]:
+    with store.transaction() as session:
+        return [(r.category, r.rule, r.severity) for r in repository.exceptions(session, "open")]
+
+
+def test_a_document_from_a_lookalike_domain_is_held_and_called_out(loaded: Store) -> None:
+    """GIVEN GLF's confirmation sent from glfastener-billing.com WHEN processed THEN only a critical hold naming the imitated domain is raised."""
+    raw = _mail("billing@glfastener-billing.com", FIXTURES / "edifact" / "ordrsp_glf_4500017001.edi")
+    process_file(loaded, Config(), Arrival("mail.eml", raw, channel="imap:orders"), today=TODAY, actor="test")
+    assert _held(loaded) == [("unmatched", "sender.unverified", "critical")]
+    with loaded.transaction() as session:
+        (document,) = session.scalars(select(DocumentRow)).all()
+        assert document.trust == "unverified" and "glfastener.com" in (document.trust_reason or "")
+        (held,) = repository.exceptions(session, "open")
+        assert "held, nothing it says is acted on" in held.message
+
+
+def test_a_document_from_the_suppliers_own_address_is_acted_on(loaded: Store) -> None:
+    """GIVEN GLF's confirmation sent from orders@glfastener.com WHEN processed THEN its price and quantity deviations are raised."""
+    raw = _mail("Great Lakes <orders@glfastener.com>", FIXTURES / "edifact" / "ordrsp_glf_4500017001.edi")
+    process_file(loaded, Config(), Arrival("mail.eml", raw, channel="imap:orders"), today=TODAY, actor="test")
+    assert sorted(category for category, _, _ in _held(loaded)) == ["price_variance", "quantity_mismatch"]
+
+
+def test_a_supplier_writing_about_another_suppliers_po_is_held(loaded: Store) -> None:
+    """GIVEN ACB's address WHEN it sends a confirmation for GLF's PO THEN it is held, not acted on."""
+    raw = _mail("sales@acmebearings.co.uk", FIXTURES / "edifact" / "ordrsp_glf_4500017001.edi")
+    process_file(loaded, Config(), Arrival("mail.eml", raw, channel="imap:orders"), today=TODAY, actor="test")
+    assert _held(loaded) == [("unmatched", "sender.unverified", "high")]
+
+
+def test_an_unverified_document_does_not_close_exceptions(loaded: Store) -> None:
+    """GIVEN an open price variance WHEN a look-alike sends a 'corrected' confirmation THEN the variance stays open."""
+    _process(loaded, "ordrsp_glf_4500017001.edi")
+    tmp = FIXTURES / "edifact" / "ordrsp_glf_4500017001.edi"
+    text = tmp.read_text(encoding="utf-8").replace("PRI+AAA:0.13", "PRI+AAA:0.12").replace("GLF-OR-88123", "GLF-OR-9")
+    message = EmailMessage()
+    message["From"], message["Subject"], message["Message-ID"] = "orders@glfastener.co", "Corrected", "<c@x>"
+    message.set_content("Corrected.")
+    message.add_attachment(text.encode(), maintype="application", subtype="edifact", filename=tmp.name)
+    process_file(loaded, Config(), Arrival("c.eml", message.as_bytes(), channel="imap:orders"), today=TODAY, actor="test")
+    assert ("price_variance", "price.po", "medium") in _held(loaded)
+
+
+def test_a_file_without_sender_in_a_suppliers_drop_is_theirs(loaded: Store) -> None:
+    """GIVEN a PDF without any sender WHEN it arrives in GLF's drop THEN it is attributed to GLF; in RHK's drop it is held."""
+    pdf = (FIXTURES / "pdf" / "glf_order_confirmation_4500017001.pdf").read_bytes()
+    drops = [{"name": name, "path": "/in", "archive": "/a", "quarantine": "/q", "supplier_id": supplier}
+             for name, supplier in (("glf-drop", "GLF"), ("rhk-drop", "RHK"))]
+    config = Config.model_validate({"drops": drops})
+    process_file(loaded, config, Arrival("oc.pdf", pdf, channel="glf-drop"), today=TODAY, actor="test")
+    process_file(loaded, config, Arrival("oc2.pdf", pdf + b"\n", channel="rhk-drop"), today=TODAY, actor="test")
+    with loaded.transaction() as session:
+        rows = session.scalars(select(DocumentRow).order_by(DocumentRow.id)).all()
+        trust = [(row.trust, row.trust_reason) for row in rows]
+    assert trust == [("verified", "no sender in the file; from GLF's drop glf-drop, attributed to GLF"),
+                     ("unverified", "no sender in the file; from RHK's drop rhk-drop, but the PO is GLF's")]
