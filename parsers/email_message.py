@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from email.message import EmailMessage, Message
 
+from parsers.certificates import certificates_named
 from parsers.email_text import EmailTextParser
 from poguard.domain import DocumentKind, ParsedDocument, Problem, Provenance
 from poguard.errors import ParseError
@@ -196,9 +197,11 @@ class EmailMessageParser:
         documents = _merge(body, attachments)
         if not documents:
             _raise_unreadable(damage + envelope.problems, failures)
+        certificates = _certificates_attached(message)
         for document in documents:
             document.sender = envelope.sender
             document.problems.extend(damage + envelope.problems + failures)
+            document.certificates = tuple(dict.fromkeys((*document.certificates, *certificates)))
         return documents
 
     def _attachments(self, message: Message, envelope: _Envelope) -> tuple[list[ParsedDocument], list[Problem]]:
@@ -226,6 +229,13 @@ class EmailMessageParser:
         day_first = True if (envelope.sender or "").endswith(_UK_STYLE_DOMAINS) else None
         read = self.text_parser.parse_text(text, subject=envelope.subject, sent=envelope.sent, day_first=day_first)
         return _stamped(read, _origin(envelope, "body"))
+
+
+def _certificates_attached(message: Message) -> tuple[str, ...]:
+    """Certificates the message carries, by the file names of its parts, images included (a scanned CoC has no
+    text to read)."""
+    names = [_attachment_name(part, path) for path, part in _part_path(message) if not part.is_multipart()]
+    return tuple(dict.fromkeys(code for name in names for code in certificates_named(name)))
 
 
 def _stamped(documents: list[ParsedDocument], origin: Provenance) -> list[ParsedDocument]:

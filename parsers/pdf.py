@@ -39,6 +39,7 @@ from parsers.numbers import (
     parse_date,
 )
 from parsers.pdf_tables import TableRow, TableSpec, TextLine, cell_number, group_lines, read_table
+from parsers.certificates import certificates_named
 from parsers.pdf_templates import FieldName, PdfTemplate, load_template
 from poguard.domain import DocumentKind, ParsedDocument, ParsedLine, Problem, Provenance
 from poguard.errors import ParseError
@@ -46,6 +47,7 @@ from poguard.errors import ParseError
 __all__ = ["MAX_PAGES", "PdfParser", "detect_language"]
 
 MAX_PAGES = 300
+_CERTIFICATE_TITLE_LINES = 15
 """Pages read at most: supplier documents are short, and a hostile PDF must not keep the parser busy."""
 
 LABEL_CONFIDENCE = 0.9
@@ -234,10 +236,24 @@ class PdfParser:
         text = "\n".join(line.text for page in pages for line in page)
         template = next((template for template in self.templates if template.applies_to(text)), None)
         document = _read_document(pages, template)
+        _read_certificates(document, pages)
         if page_count > MAX_PAGES:
             document.problems.append(Problem(
                 "pdf-pages-skipped", f"only the first {MAX_PAGES} of {page_count} pages were read", f"page {MAX_PAGES + 1}"))
         return [document]
+
+
+def _read_certificates(document: ParsedDocument, pages: list[list[TextLine]]) -> None:
+    """A PDF that is no order document but a quality certificate (CoC, MTR) says so near its top."""
+    if document.kind is not DocumentKind.UNKNOWN or not pages:
+        return
+    top = pages[0][:_CERTIFICATE_TITLE_LINES]
+    found = certificates_named("\n".join(line.text for line in top))
+    if found:
+        document.certificates = found
+        line = next(line for line in top if certificates_named(line.text))
+        document.provenance["certificates"] = Provenance(f"page 1, line {line.number}: {line.text[:60]!r}", 0.8)
+        document.problems = [p for p in document.problems if p.code != "pdf-unknown-kind"]
 
 
 def _read_pages(raw: bytes) -> tuple[list[list[TextLine]], int]:

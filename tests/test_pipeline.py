@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from datetime import date
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from reportlab.pdfgen.canvas import Canvas
 from sqlalchemy import func, select
 
 from poguard import repository
@@ -215,3 +217,47 @@ def test_a_file_without_sender_in_a_suppliers_drop_is_theirs(loaded: Store) -> N
         trust = [(row.trust, row.trust_reason) for row in rows]
     assert trust == [("verified", "no sender in the file; from GLF's drop glf-drop, attributed to GLF"),
                      ("unverified", "no sender in the file; from RHK's drop rhk-drop, but the PO is GLF's")]
+
+
+def _certificate_pdf(po_number: str) -> bytes:
+    buffer = io.BytesIO()
+    canvas = Canvas(buffer)
+    canvas.setFont("Helvetica-Bold", 18)
+    canvas.drawString(72, 760, "Certificate of Conformance")
+    canvas.setFont("Helvetica", 11)
+    canvas.drawString(72, 730, f"Purchase order: {po_number}")
+    canvas.drawString(72, 712, "We certify that the goods shipped conform to the order and its specifications.")
+    canvas.save()
+    return buffer.getvalue()
+
+
+def _missing_docs(store: Store) -> list[int | None]:
+    with store.transaction() as session:
+        return [r.line for r in repository.exceptions(session, "open") if r.category == "missing_documentation"]
+
+
+def test_a_certificate_received_before_the_ship_notice_satisfies_required_docs(loaded: Store) -> None:
+    """GIVEN a CoC PDF for PO 4500017001 WHEN the ship notice arrives after it THEN no documentation is missing."""
+    process_file(loaded, Config(), Arrival("coc.pdf", _certificate_pdf("4500017001")), today=TODAY, actor="test")
+    raw = (FIXTURES / "x12" / "856_glf_4500017001.x12").read_bytes()
+    process_file(loaded, Config(), Arrival("856.x12", raw), today=TODAY, actor="test")
+    assert _missing_docs(loaded) == []
+
+
+def test_a_ship_notice_without_its_certificates_misses_documentation(loaded: Store) -> None:
+    """GIVEN no certificate WHEN the ship notice for the CoC lines arrives THEN lines 1 and 2 miss documentation."""
+    process_file(loaded, Config(), Arrival("856.x12", (FIXTURES / "x12" / "856_glf_4500017001.x12").read_bytes()),
+                 today=TODAY, actor="test")
+    assert sorted(_missing_docs(loaded)) == [1, 2]
+
+
+def test_a_certificate_attached_to_the_ship_notice_mail_counts_by_its_file_name(loaded: Store) -> None:
+    """GIVEN a mail carrying the ship notice and a scanned CoC_4500017001.pdf WHEN processed THEN no documentation is missing."""
+    message = EmailMessage()
+    message["From"], message["Subject"], message["Message-ID"] = "orders@glfastener.com", "ASN 4500017001", "<asn@glf>"
+    message.set_content("Shipped today, certificate attached.")
+    message.add_attachment((FIXTURES / "x12" / "856_glf_4500017001.x12").read_bytes(), maintype="application",
+                           subtype="edi-x12", filename="asn.x12")
+    message.add_attachment(b"\x89PNG scanned image", maintype="image", subtype="png", filename="CoC_4500017001.png")
+    process_file(loaded, Config(), Arrival("asn.eml", message.as_bytes(), channel="imap:orders"), today=TODAY, actor="test")
+    assert _missing_docs(loaded) == []
