@@ -22,12 +22,22 @@ from sqlalchemy.orm import Session
 
 import rules
 from poguard.config import Config
-from poguard.domain import Category, Deviation, DocumentKind, ExceptionStatus, Severity
+from poguard.domain import (
+    Category,
+    Deviation,
+    DocumentKind,
+    ExceptionStatus,
+    LineMatch,
+    LineStatus,
+    ParsedDocument,
+    POLine,
+    Severity,
+)
 from poguard.errors import InputRejected
 from poguard.repository import record_audit
 from poguard.tables import DocumentRow, ExceptionRow, PurchaseOrderRow, POLineRow, utcnow
 
-__all__ = ["Family", "Plan", "chase_unacknowledged", "deviation_key", "escalate_overdue", "plan", "reconcile", "reopen", "resolve"]
+__all__ = ["Family", "Plan", "chase_unacknowledged", "covered_lines", "deviation_key", "escalate_overdue", "plan", "reconcile", "reopen", "resolve"]
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +149,13 @@ class Plan:
     update: list[tuple[Key, Deviation]]
     create: list[tuple[Key, Deviation]]
     close: list[Key]
+
+
+def covered_lines(doc: ParsedDocument, matches: Sequence[LineMatch], po_lines: Sequence[POLine]) -> frozenset[int]:
+    """The PO lines a document speaks about: those its lines matched; all of them when it rejects the whole order."""
+    if doc.status is LineStatus.REJECTED and not doc.lines:
+        return frozenset(line.line for line in po_lines)
+    return frozenset(m.po_line.line for m in matches if m.po_line is not None)
 
 
 def deviation_key(deviation: Deviation) -> Key:

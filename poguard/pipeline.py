@@ -31,7 +31,6 @@ from poguard.domain import (
     Deviation,
     InboundStatus,
     LineMatch,
-    LineStatus,
     ParsedDocument,
     POLine,
     Severity,
@@ -292,11 +291,9 @@ def _store_document(session: Session, context: _Context, inbound: InboundFile, p
     _learn(session, doc, matches, supplier_id, row)
     buyers: dict[int | None, str | None] = {line.line: line.buyer for line in po_lines}
     buyers[None] = po_lines[0].buyer if po_lines else None
-    covered = frozenset(m.po_line.line for m in matches if m.po_line is not None)
-    if doc.status is LineStatus.REJECTED and not doc.lines:
-        covered = frozenset(buyers) - {None}  # type: ignore[assignment]
     return lifecycle.reconcile(session, lifecycle.ReconcileInput(
-        row, lifecycle.Family.of(doc.kind), order.po_number, deviations, covered, buyers, context.today, context.actor,
+        row, lifecycle.Family.of(doc.kind), order.po_number, deviations, lifecycle.covered_lines(doc, matches, po_lines),
+        buyers, context.today, context.actor,
     ), config)
 
 

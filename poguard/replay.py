@@ -19,9 +19,9 @@ import rules
 from matcher import match_lines
 from poguard import repository
 from poguard.config import Config, parse_config
-from poguard.domain import Deviation, LineStatus, POLine
+from poguard.domain import Deviation, POLine
 from poguard.errors import ConfigError
-from poguard.lifecycle import Family, Key, plan
+from poguard.lifecycle import Family, Key, covered_lines, plan
 from poguard.serialize import document_from_dict
 from poguard.tables import DocumentRow
 from rules import PoHistory, RuleInput
@@ -141,9 +141,7 @@ def _simulate(world: _World, config: Config) -> dict[Finding, tuple[Deviation, d
                         world.prices.get(stored.supplier_id or "", ()), stored.arrived)
         deviations = rules.evaluate(inp, config)
         family = Family.of(doc.kind)
-        covered = frozenset(m.po_line.line for m in matches if m.po_line is not None)
-        if doc.status is LineStatus.REJECTED and not doc.lines:
-            covered = frozenset(line.line for line in lines)
+        covered = covered_lines(doc, matches, lines)
         bucket = live.setdefault((stored.po_number, family), {})
         steps = plan(bucket, deviations, covered, family)
         for key, deviation in [*steps.update, *steps.create]:
