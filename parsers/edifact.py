@@ -65,6 +65,9 @@ _CHARSETS = {
     "UNOY": "utf-8",
 }
 
+# UNCL 2151 type of period on PAT, in days.
+_PERIOD_DAYS = {"D": 1, "W": 7, "M": 30}
+
 # UNCL 1229 action code on LIN. 24 is "accepted with amendment, no confirmation required" (book trade).
 _LINE_STATUS = {
     "1": LineStatus.ADDED,
@@ -713,6 +716,7 @@ def _read_document(message: _Message, kind: DocumentKind, problems: list[Problem
     _apply_header_delivery(doc, parts.header, rules, problems)
     _read_po_number(doc, parts, problems)
     _read_supplier_order_number(doc, parts.header)
+    _read_payment_terms(doc, parts.header)
     _check_line_count(doc, parts.summary, problems)
     _check_trailer(message, problems)
     return doc
@@ -783,6 +787,15 @@ def _apply_header_delivery(doc: ParsedDocument, header: list[_Segment], rules: _
     provenance = Provenance(dtm.source(" (header date; the line has none)"), FALLBACK_CONFIDENCE)
     for line in waiting:
         _set(line, "delivery_date", dated.value, provenance)
+
+
+def _read_payment_terms(doc: ParsedDocument, header: list[_Segment]) -> None:
+    """PAT+1 (basic) or +3 (fixed date): C112 periods of type D (days), W (weeks) or M (months) after the reference."""
+    pat = _qualified(header, "PAT", ("1", "3"))
+    periods, unit = (pat.value(2, 3), pat.value(2, 2)) if pat else ("", "")
+    if pat is None or not periods.isdigit() or unit not in _PERIOD_DAYS:
+        return
+    _set(doc, "payment_terms", f"net {int(periods) * _PERIOD_DAYS[unit]} days", Provenance(pat.source()))
 
 
 def _read_supplier_order_number(doc: ParsedDocument, header: list[_Segment]) -> None:

@@ -671,9 +671,19 @@ def _read_header(transaction: _Transaction, layout: _Layout, outside: list[Segme
     if currency is not None:
         _put(document, "currency", currency.element(2), currency)
     _read_total(document, layout, outside)
+    _read_terms(document, outside)
     if transaction.isa is not None:
         _put(document, "sender", transaction.isa.element(6), transaction.isa)
     return document
+
+
+def _read_terms(document: ParsedDocument, outside: list[Segment]) -> None:
+    """ITD: discount percent (ITD03) within days (ITD05), net days (ITD07)."""
+    itd = _first(outside, "ITD")
+    if itd is None or not itd.element(7).isdigit():
+        return
+    discount = f"{itd.element(3)}/{itd.element(5)} " if itd.element(3) and itd.element(5).isdigit() else ""
+    _put(document, "payment_terms", f"{discount}net {int(itd.element(7))} days", itd)
 
 
 def _read_total(document: ParsedDocument, layout: _Layout, outside: list[Segment]) -> None:

@@ -5,6 +5,9 @@ IDLE the job polls, then waits for news up to the interval), and one backlog wor
 share a PostgreSQL database: a channel is polled by the agent holding its lease, and waiting arrivals
 are claimed with SKIP LOCKED. On SQLite one agent runs; a second one says so and exits.
 
+When [smtp] is configured, a digest job runs every 5 minutes: each person's daily digest goes out once
+their local `send_at` has passed, once per day whatever the number of agents (outbound.delivery).
+
 `run_once` does one pass of everything and returns; `run` runs until `stop()` (SIGTERM/SIGINT), finishing
 the document in hand.
 """
@@ -23,6 +26,8 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from ingest.base import Source
+from outbound.delivery import DigestOutcome, Sender, send_due_digests
+from outbound.smtp import SmtpSender
 from poguard import lifecycle
 from poguard.channels import PollReport, acquire_lease, poll_channel, release_lease
 from poguard.config import Config
@@ -38,6 +43,7 @@ log = logging.getLogger(__name__)
 SQLITE_AGENT_LEASE = "__agent__"
 BACKLOG_SECONDS = 2
 SWEEP_SECONDS = 3600
+DIGEST_SECONDS = 300
 
 
 class AgentAlreadyRunning(ConfigError):
@@ -56,6 +62,7 @@ class RunReport:
     skipped_channels: list[str] = field(default_factory=list)
     escalated: int = 0
     chased: int = 0
+    digests: list[DigestOutcome] = field(default_factory=list)
 
 
 class Agent:
@@ -68,6 +75,7 @@ class Agent:
         self.sources = list(sources)
         self.owner = owner or agent_identity()
         self.today = today
+        self.sender: Sender | None = SmtpSender(config.smtp) if config.digest_enabled else None
         self._stop = threading.Event()
         self._scheduler: BackgroundScheduler | None = None
 
@@ -110,8 +118,14 @@ class Agent:
             chased = lifecycle.chase_unacknowledged(session, self.config, self.today())
         return len(escalated), len(chased)
 
+    def send_digests(self) -> list[DigestOutcome]:
+        """The daily digests now due (none when no mail server is configured)."""
+        if self.sender is None:
+            return []
+        return send_due_digests(self.store, self.config, utcnow(), self.sender)
+
     def run_once(self) -> RunReport:
-        """One pass of everything: every channel once, the whole backlog, the sweeps."""
+        """One pass of everything: every channel once, the whole backlog, the sweeps, the digests due."""
         self.claim_database()
         report = RunReport()
         try:
@@ -124,6 +138,7 @@ class Agent:
                     release_lease(self.store, source.name, self.owner)
             report.processed = self.work_backlog()
             report.escalated, report.chased = self.sweep()
+            report.digests = self.send_digests()
         finally:
             self._release_all()
         return report
@@ -142,7 +157,7 @@ class Agent:
         """Start the scheduler in the background; `stop()` ends it."""
         self.claim_database()
         scheduler = BackgroundScheduler(
-            executors={"default": ThreadPoolExecutor(max_workers=len(self.sources) + 2)},
+            executors={"default": ThreadPoolExecutor(max_workers=len(self.sources) + 3)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
         for source in self.sources:
@@ -152,6 +167,8 @@ class Agent:
         scheduler.add_job(self.work_backlog, "interval", seconds=BACKLOG_SECONDS, id="backlog", next_run_time=utcnow())
         scheduler.add_job(self._heartbeat, "interval", seconds=max(1, self.lease_seconds // 3), id="heartbeat")
         scheduler.add_job(self.sweep, "interval", seconds=SWEEP_SECONDS, id="sweep", next_run_time=utcnow())
+        if self.sender is not None:
+            scheduler.add_job(self.send_digests, "interval", seconds=DIGEST_SECONDS, id="digests", next_run_time=utcnow())
         scheduler.start()
         self._scheduler = scheduler
         log.info("agent started owner=%s channels=%d", self.owner, len(self.sources))

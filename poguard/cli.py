@@ -35,6 +35,8 @@ from poguard.config import DEFAULT_CONFIG_NAME, DEFAULT_DATABASE_URL, Config, lo
 from poguard.errors import ConfigError, InputRejected, PoguardError
 from poguard.imports import read_po_lines, read_prices, read_suppliers
 from ingest import open_sources
+from outbound.delivery import DigestOutcome, deliver, release_claims, todays_digests
+from outbound.smtp import SmtpSender
 from poguard import lifecycle
 from poguard.agent import Agent, RunReport
 from poguard.channels import channel_status
@@ -42,7 +44,7 @@ from poguard.pipeline import Arrival, FileOutcome, Outcome, process_file, regist
 from poguard.replay import apply_settings, changes_as_rows, replay
 from poguard.serialize import document_to_dict
 from poguard.store import Store, open_store
-from poguard.tables import DocumentRow, ExceptionRow, SupplierRow
+from poguard.tables import DocumentRow, ExceptionRow, SupplierRow, utcnow
 from poguard.template import config_template
 
 __all__ = ["ExitCode", "app"]
@@ -518,7 +520,17 @@ def _print_run(report: RunReport) -> bool:
     rejected = [o for o in report.processed if o.outcome is Outcome.REJECTED]
     out.print(f"backlog: {len(report.processed)} processed ({len(rejected)} rejected); "
               f"{report.escalated} escalated, {report.chased} PO(s) chased for acknowledgment", markup=False)
-    return not rejected and not any(poll.errors for poll in report.polls)
+    sent = _print_digests(report.digests)
+    return sent and not rejected and not any(poll.errors for poll in report.polls)
+
+
+def _print_digests(outcomes: list[DigestOutcome]) -> bool:
+    """One line per digest; True when all were sent."""
+    for outcome in outcomes:
+        state = "sent" if outcome.sent else f"not sent: {outcome.error}"
+        out.print(f"digest {outcome.digest_date} to {outcome.recipient} ({outcome.exception_count} exceptions): {state}",
+                  markup=False)
+    return all(outcome.sent for outcome in outcomes)
 
 
 @app.command()
@@ -540,6 +552,34 @@ def run(
             signal.signal(signum, lambda *_: agent.stop())
         agent.start()
         agent.wait()
+
+
+@app.command()
+@exits
+def digest(
+    ctx: typer.Context,
+    to: Annotated[str | None, typer.Option("--to", help="only the digest of this person (e-mail address)")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="print the digests, send nothing")] = False,
+    force: Annotated[bool, typer.Option("--force", help="send again digests already sent today")] = False,
+) -> None:
+    """Send today's digests now, whatever the time of day; a digest already sent today is not sent again unless --force."""
+    settings: Settings = ctx.obj
+    with settings.opened() as (config, store):
+        digests = [d for d in todays_digests(store, config, utcnow()) if to is None or d.recipient.lower() == to.strip().lower()]
+        if dry_run:
+            for each in digests:
+                out.print(f"To: {each.recipient}\n{each.render('digest.txt')}", markup=False)
+            return
+        sender = SmtpSender(config.smtp)
+        if force:
+            release_claims(store, digests)
+        outcomes = deliver(store, config, digests, sender)
+    if not digests:
+        out.print("no digests: nobody has open or escalated exceptions" + (f" ({to})" if to else ""))
+    elif not outcomes:
+        out.print("every digest was already sent today (use --force to send again)")
+    if not _print_digests(outcomes):
+        raise typer.Exit(ExitCode.INPUT_REJECTED)
 
 
 STATUS_COLUMNS = ("channel", "last poll", "last success", "received", "backlog", "polled by", "last error")

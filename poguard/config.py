@@ -12,11 +12,13 @@ from __future__ import annotations
 import difflib
 import os
 import tomllib
+from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from poguard.errors import ConfigError
 
@@ -25,10 +27,12 @@ __all__ = [
     "DateTolerance",
     "DEFAULT_CONFIG_NAME",
     "DEFAULT_DATABASE_URL",
+    "DigestConfig",
     "DropConfig",
     "MailboxConfig",
     "PriceTolerance",
     "QuantityTolerance",
+    "SmtpConfig",
     "Tolerances",
     "load_config",
 ]
@@ -220,6 +224,48 @@ class AgentConfig(_Section):
     batch_size: int = Field(20, ge=1, description="stored documents a worker claims per pass")
 
 
+class SmtpConfig(Secret):
+    """The mail server poguard sends digests through; no host means digests are not sent."""
+
+    host: str | None = Field(None, description="SMTP server; digests are sent only when it is set")
+    port: int | None = Field(None, ge=1, le=65535, description="default 465 for tls, 587 for starttls, 25 for plain")
+    security: Literal["tls", "starttls", "plain"] = "starttls"
+    verify_certificate: bool = True
+    user: str | None = Field(None, description="login name; no login when absent")
+    from_address: str = Field("poguard@example.com", description="the From address of what poguard sends")
+    timeout: float = Field(30, gt=0, description="seconds to wait for the server")
+
+
+def _zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown IANA time zone {name!r}") from None
+    return name
+
+
+TimeZone = Annotated[str, AfterValidator(_zone)]
+
+
+class DigestConfig(_Section):
+    """The daily digest: each person's open and escalated exceptions, once a day at `send_at` in their time zone."""
+
+    send_at: time = Field(time(7, 0), description="local time of day the digest is sent, in each person's time zone")
+    time_zone: TimeZone = Field("UTC", description="IANA time zone of everyone not listed in [digest.time_zones]")
+    time_zones: dict[str, TimeZone] = Field(default_factory=dict, description="person (e-mail address) to IANA time zone")
+
+    def local_now(self, person: str, now: datetime) -> datetime:
+        """`now` on the person's clock."""
+        return now.astimezone(ZoneInfo(self.time_zones.get(person, self.time_zone)))
+
+    def local_date(self, person: str, now: datetime) -> date:
+        return self.local_now(person, now).date()
+
+    def is_due(self, person: str, now: datetime) -> bool:
+        """True once the person's local clock has passed `send_at` today."""
+        return self.local_now(person, now).time() >= self.send_at
+
+
 class Config(_Section):
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     matching: MatchingConfig = Field(default_factory=MatchingConfig)
@@ -231,6 +277,8 @@ class Config(_Section):
     calendar: CalendarConfig = Field(default_factory=CalendarConfig)
     unit_conversions: list[UnitConversion] = Field(default_factory=list)
     agent: AgentConfig = Field(default_factory=AgentConfig)
+    smtp: SmtpConfig = Field(default_factory=SmtpConfig)
+    digest: DigestConfig = Field(default_factory=DigestConfig)
     mailboxes: list[MailboxConfig] = Field(default_factory=list)
     drops: list[DropConfig] = Field(default_factory=list)
 
@@ -243,6 +291,11 @@ class Config(_Section):
                 if role not in roles:
                     raise ValueError(f"ownership.{category}.{field_name}: unknown role {role!r}; roles are {', '.join(sorted(roles))}")
         return self
+
+    @property
+    def digest_enabled(self) -> bool:
+        """Digests are sent when a mail server is configured."""
+        return self.smtp.host is not None
 
     def tolerances_for(self, supplier_id: str | None, item: str | None = None, item_group: str | None = None) -> Tolerances:
         """The defaults with overrides merged over them, most specific last: item group, supplier, item."""

@@ -133,6 +133,7 @@ class POLine:
     required_docs: tuple[str, ...] = ()
     item_group: str | None = None
     po_date: date | None = None
+    payment_terms: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

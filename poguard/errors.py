@@ -7,6 +7,9 @@
     ├── SourceError        a channel (IMAP, SFTP, folder) failed
     │   ├── SourceUnavailable   transient: retry later
     │   └── SourceRejected      permanent: quarantine
+    ├── OutboundError      sending (the digest by SMTP) failed
+    │   ├── OutboundUnavailable transient: retry later
+    │   └── OutboundRejected    permanent: refused (5xx reply, bad login)
     └── ErpError           the ERP refused or could not be reached
 
 Every error renders as one line: `code: message (at location)` plus an optional hint.
@@ -18,6 +21,9 @@ __all__ = [
     "ConfigError",
     "ErpError",
     "InputRejected",
+    "OutboundError",
+    "OutboundRejected",
+    "OutboundUnavailable",
     "ParseError",
     "PoguardError",
     "SourceError",
@@ -70,6 +76,18 @@ class SourceUnavailable(SourceError):
 
 class SourceRejected(SourceError):
     code = "source-rejected"
+
+
+class OutboundError(PoguardError):
+    code = "outbound-failed"
+
+
+class OutboundUnavailable(OutboundError):
+    code = "outbound-unavailable"
+
+
+class OutboundRejected(OutboundError):
+    code = "outbound-rejected"
 
 
 class ErpError(PoguardError):

@@ -25,7 +25,8 @@ PO_COLUMNS = (
 )
 PRICE_COLUMNS = ("supplier_id", "item", "unit_price", "currency", "valid_from", "valid_to")
 # Optional columns, read when present: suppliers `country` (ISO 3166 alpha-2, for holiday calendars);
-# POs `item_group` (for tolerance overrides) and `po_date` (ISO, for the acknowledgment deadline).
+# POs `item_group` (for tolerance overrides), `po_date` (ISO, for the acknowledgment deadline) and
+# `payment_terms` (e.g. `2/10 net 30`, locked: a supplier's change is flagged).
 
 
 class _RowError(ValueError):
@@ -137,6 +138,7 @@ def _po_line(row: dict[str, str]) -> POLine:
         required_docs=_list(row, "required_docs"),
         item_group=_optional(row, "item_group"),
         po_date=_optional_date(row, "po_date"),
+        payment_terms=_optional(row, "payment_terms"),
     )
 
 

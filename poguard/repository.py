@@ -104,7 +104,7 @@ def _upsert_order(session: Session, first_line: POLine, actor: str) -> None:
     if session.get(SupplierRow, supplier_id) is None:
         raise InputRejected(f"PO {po_number} names unknown supplier {supplier_id!r}; import suppliers first")
     values = {"po_number": po_number, "po_key": normalise_po_reference(po_number), "supplier_id": supplier_id,
-              "po_date": first_line.po_date}
+              "po_date": first_line.po_date, "payment_terms": first_line.payment_terms}
     _upsert(session, session.get(PurchaseOrderRow, po_number), PurchaseOrderRow, po_number, values, actor)
 
 
@@ -117,8 +117,8 @@ def upsert_po_lines(session: Session, lines: Sequence[POLine], actor: str) -> di
     session.flush()
     for line in lines:
         values = asdict(line)
-        values.pop("supplier_id")
-        values.pop("po_date")
+        for order_level in ("supplier_id", "po_date", "payment_terms"):
+            values.pop(order_level)
         values["item_key"] = compact_id(line.item)
         values["supplier_item_key"] = compact_id(line.supplier_item) or None
         values["required_docs"] = list(line.required_docs)
@@ -133,6 +133,7 @@ def _as_po_line(row: POLineRow) -> POLine:
         supplier_item=row.supplier_item, description=row.description, quantity=row.quantity, uom=row.uom,
         unit_price=row.unit_price, currency=row.currency, need_by=row.need_by, buyer=row.buyer,
         required_docs=tuple(row.required_docs), item_group=row.item_group, po_date=row.order.po_date,
+        payment_terms=row.order.payment_terms,
     )
 
 

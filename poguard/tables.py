@@ -32,6 +32,7 @@ __all__ = [
     "ExceptionRow",
     "ChannelRow",
     "ContractPriceRow",
+    "DigestRow",
     "ItemCrossReference",
     "InboundFile",
     "LedgerEntry",
@@ -120,6 +121,7 @@ class PurchaseOrderRow(Base):
     po_key: Mapped[str] = mapped_column(String(64), index=True)
     supplier_id: Mapped[str] = mapped_column(ForeignKey("suppliers.supplier_id"), index=True)
     po_date: Mapped[date | None] = mapped_column(Date)
+    payment_terms: Mapped[str | None] = mapped_column(String(200))
     imported_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     lines: Mapped[list[POLineRow]] = relationship(back_populates="order", order_by="POLineRow.line")
 
@@ -309,3 +311,18 @@ class ItemCrossReference(Base):
     supplier_item: Mapped[str] = mapped_column(String(100))
     item: Mapped[str] = mapped_column(String(100))
     learned_from: Mapped[str] = mapped_column(String(200))
+
+
+class DigestRow(Base):
+    """A person's daily digest, claimed before it is sent: the unique (recipient, digest_date) makes it go out at
+    most once a day; `sent_at` stays empty until the server took it."""
+
+    __tablename__ = "digests"
+    __table_args__ = (UniqueConstraint("recipient", "digest_date", name="uq_digests_recipient_digest_date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(320))
+    digest_date: Mapped[date] = mapped_column(Date)
+    message_id: Mapped[str] = mapped_column(String(500))
+    exception_count: Mapped[int] = mapped_column(Integer)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -61,6 +61,10 @@ CHANNEL_EXAMPLE = """\
 # archive = "/outbound/archive"
 # quarantine = "/outbound/quarantine"
 # poll_seconds = 60
+
+# Time zones for the daily digest, per person; everyone else uses [digest] time_zone.
+# [digest.time_zones]
+# "anna.buyer@example-mfg.com" = "America/Chicago"
 """
 
 

@@ -19,6 +19,7 @@ from poguard.domain import (
     Severity,
     Supplier,
 )
+from poguard.terms import parse_terms
 from rules.calendar import calendar_for
 from rules.history import PoHistory
 from rules.lines import LineContext, check_statement, fold_statement, plain_number
@@ -67,6 +68,14 @@ def _currency(inp: RuleInput) -> Iterator[Deviation]:
                         expected=currency, actual=inp.doc.currency, message="the supplier changed the currency")
 
 
+def _payment_terms(inp: RuleInput) -> Iterator[Deviation]:
+    """Terms the PO locks, compared by meaning (`2/10 net 30` = `2% 10 days, net 30 days`)."""
+    ordered, stated = parse_terms(inp.po_lines[0].payment_terms), parse_terms(inp.doc.payment_terms)
+    if ordered is not None and stated is not None and ordered != stated:
+        yield Deviation(Category.UNAUTHORIZED_CHANGE, Severity.HIGH, "change.payment_terms", inp.po_lines[0].po_number,
+                        None, expected=str(ordered), actual=str(stated), message="the supplier changed the payment terms")
+
+
 def _duplicate_invoice(inp: RuleInput) -> Iterator[Deviation]:
     doc = inp.doc
     if doc.kind is DocumentKind.INVOICE and doc.number and doc.number in inp.history.invoice_numbers:
@@ -108,6 +117,6 @@ def evaluate(inp: RuleInput, config: Config) -> list[Deviation]:
     if not inp.po_lines:
         return [_unmatched_document(inp.doc)]
     return [
-        *_currency(inp), *_duplicate_invoice(inp), *_order_rejected(inp), *_statements(inp, config),
+        *_currency(inp), *_payment_terms(inp), *_duplicate_invoice(inp), *_order_rejected(inp), *_statements(inp, config),
         *_unmatched_lines(inp),
     ]

@@ -13,7 +13,7 @@ from poguard import repository
 from poguard.imports import read_po_lines, read_suppliers
 from poguard.store import Store, open_store, temporary_schema
 
-pytest_plugins = ["tests.imap_fixtures", "tests.sftp_fixtures"]
+pytest_plugins = ["tests.imap_fixtures", "tests.sftp_fixtures", "tests.smtp_fixtures"]
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "fixtures"

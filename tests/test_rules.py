@@ -302,3 +302,24 @@ def test_sla_clock_skips_the_company_holidays() -> None:
 def test_business_days_between_count_the_end_not_the_start() -> None:
     """GIVEN the US calendar WHEN counting Wed 25 Nov to Mon 30 Nov THEN Fri 27 and Mon 30 count: 2."""
     assert calendar_for("US").between(date(2026, 11, 25), date(2026, 11, 30)) == 2
+
+
+@pytest.mark.parametrize(
+    ("ordered", "stated", "flagged"),
+    [
+        ("NET30", "net 30 days", False),
+        ("2/10 net 30", "2% 10 days, net 30 days", False),
+        ("30 Tage netto", "net 30 days", False),
+        ("NET30", "net 60 days", True),
+        ("2/10 net 30", "net 30 days", True),
+        (None, "net 60 days", False),
+        ("NET30", None, False),
+    ],
+)
+def test_payment_terms_change_is_an_unauthorized_change(ordered: str | None, stated: str | None, flagged: bool) -> None:
+    """GIVEN the PO's payment terms WHEN the supplier states terms THEN only terms that differ in meaning are flagged."""
+    po = replace(PO, payment_terms=ordered)
+    doc = ParsedDocument(kind=DocumentKind.INVOICE, parser="test", po_number=po.po_number, currency="USD",
+                         payment_terms=stated, lines=[_line(delivery_date=None)])
+    found = evaluate(RuleInput(doc, [po], [LineMatch(0, po, 1.0, "test")], US_SUPPLIER, today=TODAY), Config())
+    assert (("unauthorized_change", "change.payment_terms") in [(d.category.value, d.rule) for d in found]) is flagged
