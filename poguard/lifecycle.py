@@ -35,7 +35,7 @@ from poguard.domain import (
 )
 from poguard.errors import InputRejected
 from poguard.repository import record_audit
-from poguard.tables import DocumentRow, ExceptionRow, PurchaseOrderRow, POLineRow, utcnow
+from poguard.tables import DocumentRow, ExceptionRow, POLineRow, PurchaseOrderRow, acted_on, utcnow
 
 __all__ = ["Family", "Plan", "chase_unacknowledged", "covered_lines", "deviation_key", "escalate_overdue", "plan", "reconcile", "reopen", "resolve"]
 
@@ -214,7 +214,7 @@ def escalate_overdue(session: Session, today: date) -> list[ExceptionRow]:
 def chase_unacknowledged(session: Session, config: Config, today: date) -> list[ExceptionRow]:
     """An `unacknowledged_po` exception for every PO with no acknowledgment within the configured business days."""
     calendar = rules.calendar_for(config.calendar.country)
-    acknowledged = exists().where(DocumentRow.po_number == PurchaseOrderRow.po_number,
+    acknowledged = exists().where(DocumentRow.po_number == PurchaseOrderRow.po_number, acted_on(),
                                   DocumentRow.kind.in_([DocumentKind.ACKNOWLEDGMENT.value, DocumentKind.CHANGE_REQUEST.value]))
     chased = exists().where(ExceptionRow.po_number == PurchaseOrderRow.po_number,
                             ExceptionRow.category == Category.UNACKNOWLEDGED_PO.value)

@@ -23,7 +23,7 @@ from poguard.domain import Deviation, POLine
 from poguard.errors import ConfigError
 from poguard.lifecycle import Family, Key, covered_lines, plan
 from poguard.serialize import document_from_dict
-from poguard.tables import DocumentRow
+from poguard.tables import DocumentRow, acted_on
 from rules import PoHistory, RuleInput
 
 __all__ = ["Change", "ReplayDiff", "apply_settings", "replay"]
@@ -107,7 +107,7 @@ class _World:
 
 def _load(session: Session) -> _World:
     rows = session.execute(select(DocumentRow.po_number, DocumentRow.supplier_id, DocumentRow.created_at, DocumentRow.data)
-                           .order_by(DocumentRow.id)).all()
+                           .where(acted_on()).order_by(DocumentRow.id)).all()
     documents = [_Stored(po, supplier, created.date(), data) for po, supplier, created, data in rows]
     po_numbers = {d.po_number for d in documents if d.po_number}
     po_lines = {po: [line for _, line in repository.po_lines_for(session, po)] for po in po_numbers}

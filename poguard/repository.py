@@ -23,6 +23,7 @@ from poguard.tables import (
     POLineRow,
     PurchaseOrderRow,
     SupplierRow,
+    acted_on,
 )
 
 __all__ = [
@@ -212,7 +213,7 @@ def po_for_supplier_order(session: Session, supplier_id: str | None, supplier_or
         return None
     return session.scalars(
         select(DocumentRow.po_number).join(PurchaseOrderRow, PurchaseOrderRow.po_number == DocumentRow.po_number)
-        .where(DocumentRow.supplier_id == supplier_id, DocumentRow.supplier_order_number == supplier_order)
+        .where(DocumentRow.supplier_id == supplier_id, DocumentRow.supplier_order_number == supplier_order, acted_on())
         .order_by(DocumentRow.id.desc())
     ).first()
 
@@ -234,10 +235,11 @@ def candidate_orders(session: Session, supplier_id: str, item_keys: set[str]) ->
 
 
 def documents_for(session: Session, po_number: str | None) -> list[ParsedDocument]:
-    """The documents stored for a PO, in arrival order."""
+    """The documents poguard acted on for a PO (held ones left out), in arrival order."""
     if po_number is None:
         return []
-    rows = session.scalars(select(DocumentRow.data).where(DocumentRow.po_number == po_number).order_by(DocumentRow.id))
+    rows = session.scalars(select(DocumentRow.data).where(DocumentRow.po_number == po_number, acted_on())
+                           .order_by(DocumentRow.id))
     return [document_from_dict(data) for data in rows]
 
 

@@ -31,6 +31,7 @@ __all__ = [
     "DocumentRow",
     "ExceptionRow",
     "ChannelRow",
+    "acted_on",
     "ContractPriceRow",
     "DigestRow",
     "ItemCrossReference",
@@ -190,10 +191,19 @@ class DocumentRow(Base):
     supplier_order_number: Mapped[str | None] = mapped_column(String(100), index=True)
     po_reason: Mapped[str | None] = mapped_column(Text)
     trust: Mapped[str] = mapped_column(String(16), default="verified")
+    """`verified`, or `unverified` for a held document (poguard.trust)."""
     trust_reason: Mapped[str | None] = mapped_column(Text)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     inbound: Mapped[InboundFile] = relationship(back_populates="documents")
+
+
+VERIFIED = "verified"
+
+
+def acted_on() -> Any:
+    """The documents poguard acts on: from verified senders (held ones are only shown)."""
+    return DocumentRow.trust == VERIFIED
 
 
 class MatchRow(Base):

@@ -11,7 +11,7 @@ import pytest
 from reportlab.pdfgen.canvas import Canvas
 from sqlalchemy import func, select
 
-from poguard import repository
+from poguard import lifecycle, repository
 from poguard.config import Config
 from poguard.pipeline import Arrival, Outcome, process_backlog, process_file, receive
 from poguard.store import Store
@@ -261,3 +261,23 @@ def test_a_certificate_attached_to_the_ship_notice_mail_counts_by_its_file_name(
     message.add_attachment(b"\x89PNG scanned image", maintype="image", subtype="png", filename="CoC_4500017001.png")
     process_file(loaded, Config(), Arrival("asn.eml", message.as_bytes(), channel="imap:orders"), today=TODAY, actor="test")
     assert _missing_docs(loaded) == []
+
+
+def test_a_held_document_is_left_out_of_what_later_documents_are_checked_against(loaded: Store) -> None:
+    """GIVEN a look-alike's copy of the ship notice (7500 washers) WHEN GLF's own arrives THEN only GLF's 7500 count: short, not 15000 over."""
+    asn = FIXTURES / "x12" / "856_glf_4500017001.x12"
+    held = _mail("shipping@glfastener-logistics.com", asn)
+    process_file(loaded, Config(), Arrival("held.eml", held, channel="imap:orders"), today=TODAY, actor="test")
+    process_file(loaded, Config(), Arrival("856.x12", asn.read_bytes()), today=TODAY, actor="test")
+    with loaded.transaction() as session:
+        rules_fired = {(r.line, r.rule) for r in repository.exceptions(session, "open")}
+    assert (3, "quantity.short_shipment") in rules_fired and (3, "quantity.over_shipment") not in rules_fired
+
+
+def test_a_held_acknowledgment_does_not_stop_the_chaser(loaded: Store) -> None:
+    """GIVEN only a look-alike's acknowledgment of PO 4500017001 WHEN the sweep runs after the deadline THEN the PO is still chased."""
+    held = _mail("orders@glfastener.co", FIXTURES / "edifact" / "ordrsp_glf_4500017001.edi")
+    process_file(loaded, Config(), Arrival("held.eml", held, channel="imap:orders"), today=TODAY, actor="test")
+    with loaded.transaction() as session:
+        chased = lifecycle.chase_unacknowledged(session, Config(), date(2026, 11, 30))
+        assert "4500017001" in {row.po_number for row in chased}
