@@ -20,3 +20,4 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(VENV)/bin/python bench/parsers.py
+	$(VENV)/bin/python bench/matching.py
