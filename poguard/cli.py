@@ -251,7 +251,7 @@ def process(ctx: typer.Context, paths: Annotated[list[Path], typer.Argument(help
 
 EXCEPTION_FIELDS = (
     "id", "po_number", "line", "category", "severity", "status", "expected", "actual", "owner", "due",
-    "supplier_id", "document", "message", "rule", "resolved_by", "escalated_to",
+    "supplier_id", "document", "message", "rule", "resolved_by", "escalated_to", "match",
 )
 
 
@@ -262,21 +262,21 @@ def _document_label(document: DocumentRow | None) -> str:
     return f"{label} ({Path(document.inbound.filename).name})"
 
 
-def _exception_record(row: ExceptionRow, document: DocumentRow | None) -> dict[str, Any]:
+def _exception_record(row: ExceptionRow, document: DocumentRow | None, match: str | None) -> dict[str, Any]:
     return {
         "id": row.id, "po_number": row.po_number, "line": row.line, "category": row.category,
         "severity": row.severity, "status": row.status, "expected": row.expected, "actual": row.actual,
         "owner": row.owner, "due": row.due.isoformat(), "supplier_id": row.supplier_id,
         "document": _document_label(document), "message": row.message, "rule": row.rule,
-        "resolved_by": row.resolved_by, "escalated_to": row.escalated_to,
+        "resolved_by": row.resolved_by, "escalated_to": row.escalated_to, "match": match,
     }
 
 
 def _exception_records(store: Store, status: str | None) -> list[dict[str, Any]]:
     with store.transaction() as session:
         rows = repository.exceptions(session, status)
-        return [_exception_record(row, session.get(DocumentRow, row.document_id) if row.document_id else None)
-                for row in rows]
+        return [_exception_record(row, session.get(DocumentRow, row.document_id) if row.document_id else None,
+                                  repository.match_reason(session, row)) for row in rows]
 
 
 TABLE_COLUMNS = ("po_number", "line", "category", "severity", "status", "expected", "actual", "owner", "due", "message")

@@ -20,6 +20,7 @@ from poguard.tables import (
     DocumentRow,
     ExceptionRow,
     ItemCrossReference,
+    MatchRow,
     POLineRow,
     PurchaseOrderRow,
     SupplierRow,
@@ -34,6 +35,7 @@ __all__ = [
     "candidate_orders",
     "po_for_supplier_order",
     "learn_cross_reference",
+    "match_reason",
     "supplier",
     "suppliers",
     "upsert_prices",
@@ -253,6 +255,22 @@ def supplier_for_sender(session: Session, sender: str | None) -> str | None:
         if wanted in (i.lower() for i in row.edi_ids) or wanted in row.emails or (domain and domain in row.emails):
             return row.supplier_id
     return None
+
+
+def match_reason(session: Session, exception: ExceptionRow) -> str | None:
+    """Why the exception's document line was taken for its PO line (score and evidence), or for a
+    document-level exception, how its PO was found."""
+    document = session.get(DocumentRow, exception.document_id) if exception.document_id else None
+    if document is None:
+        return None
+    if exception.line is None:
+        return document.po_reason
+    match = session.scalars(
+        select(MatchRow).join(POLineRow, POLineRow.id == MatchRow.po_line_id)
+        .where(MatchRow.document_id == document.id, POLineRow.po_number == exception.po_number,
+               POLineRow.line == exception.line).order_by(MatchRow.score.desc())
+    ).first()
+    return None if match is None else f"{match.score:.2f}: {match.reason}"
 
 
 def exceptions(session: Session, status: str | None) -> list[ExceptionRow]:

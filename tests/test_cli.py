@@ -173,3 +173,15 @@ def test_a_bad_pdf_template_is_a_configuration_error(tmp_path: Path) -> None:
     config.write_text(f'[parsers]\npdf_templates = ["{template.as_posix()}"]\n', encoding="utf-8")
     result = poguard("--config", str(config), "parse", str(FIXTURES / "edifact" / "ordrsp_glf_4500017001.edi"))
     assert result.exit_code == 2 and "bad.toml" in result.stderr and "layout" in result.stderr
+
+
+def test_each_exception_says_how_its_line_was_matched(loaded_db: str) -> None:
+    """GIVEN processed confirmations WHEN exceptions are listed as JSON THEN a line exception carries its match score and
+    evidence, and an unknown PO says nothing was matched."""
+    poguard("--db", loaded_db, "process", str(FIXTURES / "edifact" / "ordrsp_glf_4500017001.edi"),
+            str(FIXTURES / "edifact" / "ordrsp_glf_unknown_po.edi"))
+    records = {(r["po_number"], r["line"]): r for r in json.loads(poguard("--db", loaded_db, "exceptions", "--format", "json").stdout)}
+    assert records[("4500017001", 1)]["match"] == (
+        "1.00: PO line reference 1; buyer item FAS-M8-40; supplier item GLF-HX-840; description 100% similar; "
+        "line number 1 = PO line 1")
+    assert records[("4500099999", None)]["match"] is None
