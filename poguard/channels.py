@@ -38,6 +38,7 @@ class PollReport:
     channel: str
     received: int = 0
     acknowledged: int = 0
+    quarantined: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -100,8 +101,9 @@ def _store_arrival(store: Store, channel: str, message: RawMessage) -> int | Non
         return None
 
 
-def _settle(store: Store, config: Config, source: Source, ledger_id: int, today: date, actor: str) -> None:
-    """Process the entry's arrival if it still waits, then acknowledge it at the source and in the ledger."""
+def _settle(store: Store, config: Config, source: Source, ledger_id: int, today: date, actor: str) -> Disposition | None:
+    """Process the entry's arrival if it still waits, then acknowledge it at the source and in the ledger; where
+    it went (None while another worker still holds it)."""
     with store.transaction() as session:
         entry = session.get_one(LedgerEntry, ledger_id)
         inbound_id, key = entry.inbound_id, MessageKey(entry.folder, entry.uidvalidity, entry.uid)
@@ -109,13 +111,14 @@ def _settle(store: Store, config: Config, source: Source, ledger_id: int, today:
     with store.transaction() as session:
         inbound = session.get_one(InboundFile, inbound_id)
         if inbound.status == InboundStatus.RECEIVED:
-            return  # another worker holds it; the next poll acknowledges it
+            return None  # another worker holds it; the next poll acknowledges it
         disposition = Disposition.PROCESSED if inbound.status == InboundStatus.PROCESSED else Disposition.QUARANTINED
         reason = inbound.error
     source.acknowledge(key, disposition, reason)
     with store.transaction() as session:
         session.get_one(LedgerEntry, ledger_id).acknowledged_at = utcnow()
     log.info("message acknowledged channel=%s uid=%s disposition=%s", source.name, key.uid, disposition)
+    return disposition
 
 
 def _pending(store: Store, channel: str) -> list[int]:
@@ -139,18 +142,19 @@ def _record(store: Store, report: PollReport) -> None:
             row.last_success_at = now
 
 
-def _take_in(store: Store, config: Config, source: Source, key: MessageKey, today: date, actor: str) -> bool:
-    """Fetch, store and settle one new message; False when it was skipped (gone, or stored by another agent)."""
+def _take_in(store: Store, config: Config, source: Source, key: MessageKey, today: date, actor: str) -> int | None:
+    """Fetch and store one new message; its ledger id, or None when it was skipped (gone, or stored by another agent)."""
     try:
         message = source.fetch(key)
     except SourceRejected as error:
         log.warning("message skipped channel=%s uid=%s reason=%s", source.name, key.uid, error)
-        return False
-    ledger_id = _store_arrival(store, source.name, message)
-    if ledger_id is None:
-        return False
-    _settle(store, config, source, ledger_id, today, actor)
-    return True
+        return None
+    return _store_arrival(store, source.name, message)
+
+
+def _count(report: PollReport, disposition: Disposition | None) -> None:
+    report.acknowledged += disposition is not None
+    report.quarantined += disposition is Disposition.QUARANTINED
 
 
 def poll_channel(store: Store, config: Config, source: Source, *, today: date, actor: str, stop: threading.Event) -> PollReport:
@@ -160,13 +164,14 @@ def poll_channel(store: Store, config: Config, source: Source, *, today: date, a
         for ledger_id in _pending(store, source.name):
             if stop.is_set():
                 break
-            _settle(store, config, source, ledger_id, today, actor)
-            report.acknowledged += 1
+            _count(report, _settle(store, config, source, ledger_id, today, actor))
         for key in _unseen(store, source.name, source.waiting()):
             if stop.is_set():
                 break
-            if _take_in(store, config, source, key, today, actor):
+            ledger_id = _take_in(store, config, source, key, today, actor)
+            if ledger_id is not None:
                 report.received += 1
+                _count(report, _settle(store, config, source, ledger_id, today, actor))
     except SourceError as error:
         log.warning("channel poll failed channel=%s error=%s", source.name, error)
         report.errors.append(str(error))

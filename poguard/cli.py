@@ -514,14 +514,15 @@ def _print_run(report: RunReport) -> bool:
     """One line per channel and a summary; True when nothing failed or was rejected."""
     for poll in report.polls:
         state = f"error: {poll.errors[-1]}" if poll.errors else "ok"
-        out.print(f"channel {poll.channel}: {poll.received} new, {poll.acknowledged} settled, {state}", markup=False)
+        out.print(f"channel {poll.channel}: {poll.received} new, {poll.acknowledged} filed "
+                  f"({poll.quarantined} quarantined), {state}", markup=False)
     for name in report.skipped_channels:
         out.print(f"channel {name}: polled by another agent", markup=False)
     rejected = [o for o in report.processed if o.outcome is Outcome.REJECTED]
     out.print(f"backlog: {len(report.processed)} processed ({len(rejected)} rejected); "
               f"{report.escalated} escalated, {report.chased} PO(s) chased for acknowledgment", markup=False)
     sent = _print_digests(report.digests)
-    return sent and not rejected and not any(poll.errors for poll in report.polls)
+    return sent and not rejected and not any(poll.errors or poll.quarantined for poll in report.polls)
 
 
 def _print_digests(outcomes: list[DigestOutcome]) -> bool:

@@ -3,6 +3,7 @@ several workers."""
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -16,17 +17,19 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 from sqlalchemy import func, select
 
 from ingest.imap import ImapMailbox
 from poguard import repository
 from poguard.agent import Agent, AgentAlreadyRunning
+from poguard.cli import app
 from poguard.config import Config, parse_config
 from poguard.domain import POLine, Supplier
 from poguard.pipeline import Arrival, receive
 from poguard.store import Store, open_store
 from poguard.tables import AuditEvent, ChannelRow, DocumentRow, ExceptionRow, InboundFile, LedgerEntry
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS, FIXTURES
 from tests.imap_servers import ImapTestServer, MessageBuilder
 
 SENDER = "orders@glfastener.com"
@@ -276,3 +279,34 @@ def test_two_agents_on_postgresql_share_a_backlog_without_doubles(pg_schema_urls
         store.dispose()
     print(f"\n{count} documents: one agent {timings[1]:.1f} s, two agents {timings[2]:.1f} s "
           f"({timings[1] / timings[2]:.2f}x faster)")
+
+
+def test_run_once_takes_a_folder_drop_and_files_each_file_where_it_belongs(tmp_path: Path) -> None:
+    """GIVEN a folder drop with two confirmations and a broken file WHEN `poguard run --once` runs THEN the good ones
+    are archived and processed, the broken one is quarantined beside its .error.txt, exit 1, and status shows the drop."""
+    drop = tmp_path / "drop"
+    (drop / "in").mkdir(parents=True)
+    for name in ("ordrsp_glf_4500017001.edi", "ordrsp_rhk_4500017002.edi"):
+        (drop / "in" / name).write_bytes((FIXTURES / "edifact" / name).read_bytes())
+    (drop / "in" / "broken.edi").write_bytes(b"UNA:+.? 'UNB+UNOC:3+X'UNH+1+ORDRSP:D:96A'BGM+231")
+    config = tmp_path / "poguard.toml"
+    config.write_text(
+        "[[drops]]\n" f'name = "edi"\npath = "{(drop / "in").as_posix()}"\narchive = "{(drop / "archive").as_posix()}"\n'
+        f'quarantine = "{(drop / "quarantine").as_posix()}"\nstable_seconds = 0\n', encoding="utf-8")
+    db = f"sqlite:///{(tmp_path / 'agent.db').as_posix()}"
+    runner = CliRunner()
+    for command in (["import-suppliers", str(FIXTURES / "suppliers.csv")], ["import-pos", str(FIXTURES / "pos.csv")]):
+        assert runner.invoke(app, ["--config", str(config), "--db", db, *command]).exit_code == 0
+    result = runner.invoke(app, ["--config", str(config), "--db", db, "run", "--once"])
+    assert result.exit_code == 1, result.output
+    assert "channel edi: 3 new" in result.stdout
+    assert sorted(p.name for p in (drop / "archive").iterdir()) == ["ordrsp_glf_4500017001.edi", "ordrsp_rhk_4500017002.edi"]
+    assert sorted(p.name for p in (drop / "quarantine").iterdir()) == ["broken.edi", "broken.edi.error.txt"]
+    assert "edifact" in (drop / "quarantine" / "broken.edi.error.txt").read_text(encoding="utf-8")
+    assert list((drop / "in").iterdir()) == []
+    status = runner.invoke(app, ["--config", str(config), "--db", db, "status"])
+    assert "edi" in status.stdout and "documents waiting for a worker: 0" in status.stdout
+    exceptions = runner.invoke(app, ["--config", str(config), "--db", db, "exceptions", "--format", "json"])
+    found = {(r["po_number"], r["category"]) for r in json.loads(exceptions.stdout)}
+    assert found == {("4500017001", "price_variance"), ("4500017001", "quantity_mismatch"), ("4500017002", "date_deviation"),
+                     ("4500017003", "unacknowledged_po"), ("4500017004", "unacknowledged_po")}
