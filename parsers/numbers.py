@@ -63,7 +63,7 @@ for _number, _names in enumerate(
 
 _MONTH = r"(?P<month>[A-Za-zäéûÄÉÛ]{3,10})\.?"
 _ISO = r"(?P<iso_y>\d{4})[-/.](?P<iso_m>\d{1,2})[-/.](?P<iso_d>\d{1,2})"
-_NUMERIC = r"(?P<first>\d{1,2})[./-](?P<second>\d{1,2})[./-](?P<year>\d{4}|\d{2})"
+_NUMERIC = r"(?P<first>\d{1,2})(?P<sep>[./-])(?P<second>\d{1,2})[./-](?P<year>\d{4}|\d{2})"
 _DAY_MONTH = rf"(?P<dm_d>\d{{1,2}})\.?\s*(?:de\s+)?{_MONTH}\s*(?:de\s+)?,?\s*(?P<dm_y>\d{{4}})"
 _MONTH_DAY = r"(?P<md_month>[A-Za-z]{3,10})\.?\s+(?P<md_d>\d{1,2})(?:st|nd|rd|th)?\s*,?\s*(?P<md_y>\d{4})"
 
@@ -155,15 +155,15 @@ def find_amounts(text: str, decimal_mark: str) -> list[Decimal]:
 def detect_day_first(texts: Iterable[str], language: str) -> tuple[bool, bool]:
     """Whether numeric dates in `texts` are day-first, and whether that is settled.
 
-    Evidence is a first number above 12 (day-first), a second number above 12 (month-first), or in English a
-    day written before a month name (British style). Without evidence the language decides, which settles it
+    Evidence is a first number above 12 or a dotted date (day-first), a second number above 12 (month-first), or
+    in English a day written before a month name (British style). Without evidence the language decides, which settles it
     except for English (month-first is then an assumption); evidence both ways is never settled.
     """
     day_first_seen = month_first_seen = False
     for text in texts:
         for match in DATE_PATTERN.finditer(text):
             if match.group("first"):
-                day_first_seen |= int(match.group("first")) > 12
+                day_first_seen |= int(match.group("first")) > 12 or match.group("sep") == "."
                 month_first_seen |= int(match.group("second")) > 12
             elif match.group("dm_d") and match.group("month").lower() in _MONTHS:
                 day_first_seen = True
@@ -177,7 +177,7 @@ def detect_day_first(texts: Iterable[str], language: str) -> tuple[bool, bool]:
 def is_ambiguous_date(text: str) -> bool:
     """True when `text` holds a numeric date that reads differently day-first and month-first (`02/03/2027`)."""
     match = DATE_PATTERN.search(text)
-    return bool(match and match.group("first") and match.group("first") != match.group("second")
+    return bool(match and match.group("first") and match.group("sep") != "." and match.group("first") != match.group("second")
                 and int(match.group("first")) <= 12 and int(match.group("second")) <= 12)
 
 
@@ -196,7 +196,8 @@ def _date_from_match(match: re.Match[str], day_first: bool) -> date | None:
         year, month, day = int(parts["iso_y"]), int(parts["iso_m"]), int(parts["iso_d"])
     elif parts["first"]:
         first, second = int(parts["first"]), int(parts["second"])
-        day, month = (first, second) if day_first else (second, first)
+        # Dotted dates (03.02.2027) are day-first wherever they are written; only slashes and dashes vary.
+        day, month = (first, second) if day_first or parts["sep"] == "." else (second, first)
         year = _full_year(parts["year"])
     elif parts["dm_d"]:
         day, month, year = int(parts["dm_d"]), _MONTHS.get(parts["month"].lower(), 0), int(parts["dm_y"])

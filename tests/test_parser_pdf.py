@@ -230,7 +230,7 @@ def test_decimal_mark_is_decided_once_per_document(texts: list[str], default: st
     [
         ("3. Februar 2027", True, date(2027, 2, 3)),
         ("03.02.2027", True, date(2027, 2, 3)),
-        ("03.02.2027", False, date(2027, 3, 2)),
+        ("03.02.2027", False, date(2027, 2, 3)),  # dots are day.month in every locale
         ("Feb 3, 2027", False, date(2027, 2, 3)),
         ("August 3 , 2014", False, date(2014, 8, 3)),
         ("3 février 2027", True, date(2027, 2, 3)),
@@ -373,3 +373,20 @@ def test_pages_beyond_the_limit_are_reported_as_a_problem(monkeypatch: pytest.Mo
     canvas.save()
     (document,) = PdfParser().parse(buffer.getvalue())
     assert ("pdf-pages-skipped", "only the first 2 of 3 pages were read") in [(p.code, p.message) for p in document.problems]
+
+
+@pytest.mark.parametrize(("text", "day_first", "expected"), [
+    ("03.02.2027", False, date(2027, 2, 3)),
+    ("03.02.2027", True, date(2027, 2, 3)),
+    ("03/02/2027", False, date(2027, 3, 2)),
+    ("03/02/2027", True, date(2027, 2, 3)),
+    ("03-02-2027", False, date(2027, 3, 2)),
+])
+def test_dotted_dates_are_day_first_whatever_the_language(text: str, day_first: bool, expected: date) -> None:
+    """GIVEN a numeric date WHEN read month-first or day-first THEN dots always mean day.month; slashes and dashes follow the locale."""
+    assert parse_date(text, day_first) == expected
+
+
+def test_a_dotted_date_is_day_first_evidence_in_an_english_document() -> None:
+    """GIVEN an English document writing 03.02.2027 WHEN the date order is detected THEN it is settled day-first."""
+    assert detect_day_first(["Delivery: 03.02.2027"], "en") == (True, True)
