@@ -274,8 +274,8 @@ def parse_numeric_date(text: str, *, day_first: bool, reference: date, order_kno
     if len(parts) not in (2, 3):
         return None
     first, second = parts[0], parts[1]
-    day, month = (first, second) if day_first else (second, first)
-    # Slashed dates are written both ways around the world; dotted and dashed ones are day-first.
+    # Slashed dates are written both ways around the world; dotted ones are day-first everywhere.
+    day, month = (first, second) if day_first or "." in text else (second, first)
     ambiguous = not order_known and "/" in text and first <= 12 and second <= 12 and first != second
     confidence = ORDER_AMBIGUOUS_CONFIDENCE if ambiguous else 1.0
     if len(parts) == 3:

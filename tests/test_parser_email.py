@@ -330,3 +330,8 @@ def test_a_body_beyond_the_text_limit_is_reported_as_a_problem() -> None:
     body = "We confirm PO 4500017001.\n" + "Line 1 is fine.\n" * (MAX_TEXT // 10)
     (document,) = EmailTextParser(reference_date=date(2026, 11, 24)).parse(body.encode())
     assert "email-text-truncated" in [p.code for p in document.problems]
+
+
+def test_a_dotted_date_in_an_english_mail_is_day_first() -> None:
+    """GIVEN an English mail writing 03.02.2027 WHEN its date is read THEN it is February 3, not March 2."""
+    assert parse_numeric_date("03.02.2027", day_first=False, reference=date(2026, 11, 25))[0] == date(2027, 2, 3)
