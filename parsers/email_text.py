@@ -8,8 +8,8 @@ Vocabulary
   A document's intent decides its kind, a line's intent its status.
 
 spaCy runs without a model: a blank pipeline per language (chosen by counting stop words) with a
-sentencizer and a rule-based `Matcher`. The locale helpers `parse_decimal` and `parse_numeric_date` are
-kept here on purpose (a shared `parsers/numbers.py` is being written for PDFs; the two will be merged).
+sentencizer and a rule-based `Matcher`. Numbers and dates are read by `parsers.numbers` (`parse_decimal`,
+`parse_numeric_date`, shared with the spreadsheet reader).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -31,6 +31,7 @@ from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span
 from spacy.util import compile_suffix_regex, filter_spans
 
+from parsers.numbers import YEAR_INFERRED_CONFIDENCE, next_occurrence, parse_decimal, parse_numeric_date, safe_date
 from poguard.domain import DocumentKind, LineStatus, ParsedDocument, ParsedLine, Problem, Provenance
 
 __all__ = [
@@ -39,16 +40,12 @@ __all__ = [
     "guess_language",
     "html_to_text",
     "latest_reply",
-    "parse_decimal",
-    "parse_numeric_date",
 ]
 
 NAME = "email_text"
 LANGUAGES = ("en", "de", "fr", "es")
 PHRASE_CONFIDENCE = 0.8
 INHERITED_CONFIDENCE = 0.6
-YEAR_INFERRED_CONFIDENCE = 0.8
-ORDER_AMBIGUOUS_CONFIDENCE = 0.7
 SNIFF_SCORE = 0.6
 MAX_TEXT = 20_000
 SNIFF_PO_ONLY_SCORE = 0.3
@@ -231,71 +228,6 @@ _MIME_HEADER = re.compile(rb"^(?:From |(?:Return-Path|Received|From|Message-ID|M
 
 
 # ---------------------------------------------------------------------------------------------- numbers, dates
-
-
-def parse_decimal(text: str, *, decimal_comma: bool | None = None) -> Decimal | None:
-    """A number in any notation (1,234.56; 1.234,56; 1 234,56); a lone separator before exactly three digits
-    is a thousands separator unless `decimal_comma` says which mark is decimal."""
-    cleaned = re.sub(r"[\s\u00a0\u202f\u2009']", "", text.strip())
-    if not re.fullmatch(r"[-+]?\d[\d.,]*", cleaned) or re.search(r"[.,]{2}|[.,]$", cleaned):
-        return None
-    marks = [mark for mark in cleaned if mark in ".,"]
-    if marks:
-        cleaned = _normalise_separators(cleaned, marks, decimal_comma)
-    try:
-        return Decimal(cleaned)
-    except InvalidOperation:
-        return None
-
-
-def _normalise_separators(text: str, marks: list[str], decimal_comma: bool | None) -> str:
-    last = marks[-1]
-    if len(set(marks)) == 2 or (len(marks) == 1 and not _looks_grouped(text, last, decimal_comma)):
-        return text.replace("," if last == "." else ".", "").replace(last, ".")
-    return text.replace(last, "")
-
-
-def _looks_grouped(text: str, mark: str, decimal_comma: bool | None) -> bool:
-    """True when the single `mark` in `text` separates thousands: three digits follow and the locale agrees."""
-    if not re.fullmatch(r"[-+]?\d{1,3}[.,]\d{3}", text):
-        return False
-    if decimal_comma is None:
-        return True
-    return (mark == ".") == decimal_comma
-
-
-def parse_numeric_date(text: str, *, day_first: bool, reference: date, order_known: bool = False
-                       ) -> tuple[date, float] | None:
-    """A numeric date (12/18, 18.12.2026, 2026-12-18) with the confidence of the reading; a missing year is
-    the next occurrence on or after `reference`. `order_known` says the locale, not a guess, set `day_first`."""
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        return _safe_date(int(text[:4]), int(text[5:7]), int(text[8:10]), 1.0)
-    parts = [int(part) for part in re.split(r"[./-]", text) if part]
-    if len(parts) not in (2, 3):
-        return None
-    first, second = parts[0], parts[1]
-    # Slashed dates are written both ways around the world; dotted ones are day-first everywhere.
-    day, month = (first, second) if day_first or "." in text else (second, first)
-    ambiguous = not order_known and "/" in text and first <= 12 and second <= 12 and first != second
-    confidence = ORDER_AMBIGUOUS_CONFIDENCE if ambiguous else 1.0
-    if len(parts) == 3:
-        year = parts[2] + 2000 if parts[2] < 100 else parts[2]
-        return _safe_date(year, month, day, confidence)
-    return _next_occurrence(month, day, reference, confidence * YEAR_INFERRED_CONFIDENCE)
-
-
-def _next_occurrence(month: int, day: int, reference: date, confidence: float) -> tuple[date, float] | None:
-    found = _safe_date(reference.year, month, day, confidence)
-    if found is not None and found[0] < reference:
-        return _safe_date(reference.year + 1, month, day, confidence)
-    return found
-
-
-def _safe_date(year: int, month: int, day: int, confidence: float) -> tuple[date, float] | None:
-    try:
-        return date(year, month, day), confidence
-    except ValueError:
-        return None
 
 
 def _shows_day_first(text: str) -> bool:
@@ -777,8 +709,8 @@ def _read_date(span: Span, reading: _Reading) -> tuple[date, float] | None:
     day = next(int(re.match(r"\d+", t.text).group()) for t in span if re.match(_DAY, t.lower_))  # type: ignore[union-attr]
     year = next((int(token.text) for token in span if re.match(_YEAR, token.text)), None)
     if year is None:
-        return _next_occurrence(month, day, reading.reference, YEAR_INFERRED_CONFIDENCE)
-    return _safe_date(year, month, day, 1.0)
+        return next_occurrence(month, day, reading.reference, YEAR_INFERRED_CONFIDENCE)
+    return safe_date(year, month, day, 1.0)
 
 
 def _vague_problem(text: str, location: str) -> Problem:

@@ -22,8 +22,12 @@ __all__ = [
     "detect_decimal_mark",
     "find_amounts",
     "is_ambiguous_date",
+    "next_occurrence",
     "parse_amount",
     "parse_date",
+    "parse_decimal",
+    "parse_numeric_date",
+    "safe_date",
 ]
 
 DAY_FIRST_LANGUAGES = frozenset({"de", "fr", "es", "nl", "it"})
@@ -211,3 +215,72 @@ def _date_from_match(match: re.Match[str], day_first: bool) -> date | None:
 
 def _full_year(text: str) -> int:
     return int(text) if len(text) == 4 else 2000 + int(text)
+
+
+YEAR_INFERRED_CONFIDENCE = 0.8
+ORDER_AMBIGUOUS_CONFIDENCE = 0.7
+
+
+def parse_decimal(text: str, *, decimal_comma: bool | None = None) -> Decimal | None:
+    """A number in any notation (1,234.56; 1.234,56; 1 234,56); a lone separator before exactly three digits
+    is a thousands separator unless `decimal_comma` says which mark is decimal."""
+    cleaned = re.sub(r"[\s\u00a0\u202f\u2009']", "", text.strip())
+    if not re.fullmatch(r"[-+]?\d[\d.,]*", cleaned) or re.search(r"[.,]{2}|[.,]$", cleaned):
+        return None
+    marks = [mark for mark in cleaned if mark in ".,"]
+    if marks:
+        cleaned = _normalise_separators(cleaned, marks, decimal_comma)
+    try:
+        return Decimal(cleaned)
+    except InvalidOperation:
+        return None
+
+
+def _normalise_separators(text: str, marks: list[str], decimal_comma: bool | None) -> str:
+    last = marks[-1]
+    if len(set(marks)) == 2 or (len(marks) == 1 and not _looks_grouped(text, last, decimal_comma)):
+        return text.replace("," if last == "." else ".", "").replace(last, ".")
+    return text.replace(last, "")
+
+
+def _looks_grouped(text: str, mark: str, decimal_comma: bool | None) -> bool:
+    """True when the single `mark` in `text` separates thousands: three digits follow and the locale agrees."""
+    if not re.fullmatch(r"[-+]?\d{1,3}[.,]\d{3}", text):
+        return False
+    if decimal_comma is None:
+        return True
+    return (mark == ".") == decimal_comma
+
+
+def parse_numeric_date(text: str, *, day_first: bool, reference: date, order_known: bool = False
+                       ) -> tuple[date, float] | None:
+    """A numeric date (12/18, 18.12.2026, 2026-12-18) with the confidence of the reading; a missing year is
+    the next occurrence on or after `reference`. `order_known` says the locale, not a guess, set `day_first`."""
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return safe_date(int(text[:4]), int(text[5:7]), int(text[8:10]), 1.0)
+    parts = [int(part) for part in re.split(r"[./-]", text) if part]
+    if len(parts) not in (2, 3):
+        return None
+    first, second = parts[0], parts[1]
+    # Slashed dates are written both ways around the world; dotted ones are day-first everywhere.
+    day, month = (first, second) if day_first or "." in text else (second, first)
+    ambiguous = not order_known and "/" in text and first <= 12 and second <= 12 and first != second
+    confidence = ORDER_AMBIGUOUS_CONFIDENCE if ambiguous else 1.0
+    if len(parts) == 3:
+        year = parts[2] + 2000 if parts[2] < 100 else parts[2]
+        return safe_date(year, month, day, confidence)
+    return next_occurrence(month, day, reference, confidence * YEAR_INFERRED_CONFIDENCE)
+
+
+def next_occurrence(month: int, day: int, reference: date, confidence: float) -> tuple[date, float] | None:
+    found = safe_date(reference.year, month, day, confidence)
+    if found is not None and found[0] < reference:
+        return safe_date(reference.year + 1, month, day, confidence)
+    return found
+
+
+def safe_date(year: int, month: int, day: int, confidence: float) -> tuple[date, float] | None:
+    try:
+        return date(year, month, day), confidence
+    except ValueError:
+        return None

@@ -23,7 +23,7 @@ from decimal import Decimal
 
 from openpyxl import load_workbook
 
-from parsers.email_text import parse_decimal, parse_numeric_date
+from parsers.numbers import parse_decimal, parse_numeric_date
 from poguard.domain import DocumentKind, ParsedDocument, ParsedLine, Problem, Provenance
 from poguard.errors import ParseError
 

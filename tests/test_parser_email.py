@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from parsers.email_message import EmailMessageParser
-from parsers.email_text import MAX_TEXT, EmailTextParser, Intent, parse_decimal, parse_numeric_date
+from parsers.email_text import MAX_TEXT, EmailTextParser, Intent
+from parsers.numbers import parse_decimal, parse_numeric_date
 from parsers.spreadsheet import SpreadsheetParser
 from poguard.domain import DocumentKind, LineStatus, ParsedDocument
 from poguard.errors import ParseError
