@@ -296,24 +296,20 @@ def _table(columns: tuple[str, ...], rows: Iterator[list[Any]]) -> Table:
     return table
 
 
-def _print_table(records: list[dict[str, Any]]) -> None:
-    if not records:
-        out.print("no exceptions")
-        return
-    out.print(_table(TABLE_COLUMNS, ([r[k] for k in TABLE_COLUMNS] for r in records)))
-
-
-def _print_records(records: list[dict[str, Any]], fmt: OutputFormat) -> None:
+def _print_records(records: list[dict[str, Any]], fmt: OutputFormat, fields: tuple[str, ...] = EXCEPTION_FIELDS,
+                   table_columns: tuple[str, ...] = TABLE_COLUMNS) -> None:
     if fmt is OutputFormat.JSON:
         sys.stdout.write(json.dumps(records, indent=2, ensure_ascii=False) + "\n")
     elif fmt is OutputFormat.CSV:
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=EXCEPTION_FIELDS, lineterminator="\n")
+        writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
         writer.writeheader()
         writer.writerows(records)
         sys.stdout.write(buffer.getvalue())
+    elif not records:
+        out.print("nothing to show")
     else:
-        _print_table(records)
+        out.print(_table(table_columns, ([r[k] for k in table_columns] for r in records)))
 
 
 @app.command()
@@ -328,6 +324,34 @@ def exceptions(
     with settings.opened() as (_, store):
         records = _exception_records(store, None if status is StatusFilter.ALL else status.value)
     _print_records(records, fmt)
+
+
+DOCUMENT_FIELDS = ("id", "received_at", "kind", "number", "po_number", "supplier_id", "sender", "trust", "trust_reason",
+                   "po_reason", "file", "channel")
+DOCUMENT_COLUMNS = ("id", "kind", "number", "po_number", "supplier_id", "sender", "trust", "trust_reason", "file")
+
+
+@app.command()
+@exits
+def documents(
+    ctx: typer.Context,
+    held: Annotated[bool, typer.Option("--held", help="only documents held because their sender is not verified")] = False,
+    fmt: Annotated[OutputFormat, typer.Option("--format", help="table, json or csv")] = OutputFormat.TABLE,
+) -> None:
+    """List the supplier documents received: who sent them, whether poguard acts on them, and why."""
+    settings: Settings = ctx.obj
+    with settings.opened() as (_, store), store.transaction() as session:
+        records = [_document_record(row) for row in repository.documents(session, held_only=held)]
+    _print_records(records, fmt, DOCUMENT_FIELDS, DOCUMENT_COLUMNS)
+
+
+def _document_record(row: DocumentRow) -> dict[str, Any]:
+    return {
+        "id": row.id, "received_at": row.created_at.isoformat(timespec="seconds"), "kind": row.kind, "number": row.number,
+        "po_number": row.po_number, "supplier_id": row.supplier_id, "sender": row.sender, "trust": row.trust,
+        "trust_reason": row.trust_reason, "po_reason": row.po_reason, "file": Path(row.inbound.filename).name,
+        "channel": row.inbound.channel,
+    }
 
 
 @app.command()
@@ -395,7 +419,7 @@ def demo(ctx: typer.Context) -> None:
             repository.upsert_po_lines(session, read_po_lines(FIXTURES / "pos.csv"), "demo")
         documents = _demo_documents()
         accepted = _report(_process_paths(store, config, documents))
-        _print_table(_exception_records(store, ExceptionStatus.OPEN.value))
+        _print_records(_exception_records(store, ExceptionStatus.OPEN.value), OutputFormat.TABLE)
     finally:
         store.dispose()
     out.print(f"\nworkspace: {workspace}\n  config:   {workspace / DEFAULT_CONFIG_NAME}\n  database: {workspace / 'poguard.db'}")

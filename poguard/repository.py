@@ -30,6 +30,7 @@ from poguard.tables import (
 __all__ = [
     "contract_prices",
     "cross_references",
+    "documents",
     "documents_for",
     "exceptions",
     "candidate_orders",
@@ -271,6 +272,12 @@ def match_reason(session: Session, exception: ExceptionRow) -> str | None:
                POLineRow.line == exception.line).order_by(MatchRow.score.desc())
     ).first()
     return None if match is None else f"{match.score:.2f}: {match.reason}"
+
+
+def documents(session: Session, *, held_only: bool) -> list[DocumentRow]:
+    """Stored documents, newest first; `held_only`: those from senders poguard could not verify."""
+    query = select(DocumentRow).order_by(DocumentRow.id.desc())
+    return list(session.scalars(query.where(~acted_on()) if held_only else query))
 
 
 def exceptions(session: Session, status: str | None) -> list[ExceptionRow]:

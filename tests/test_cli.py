@@ -185,3 +185,16 @@ def test_each_exception_says_how_its_line_was_matched(loaded_db: str) -> None:
         "1.00: PO line reference 1; buyer item FAS-M8-40; supplier item GLF-HX-840; description 100% similar; "
         "line number 1 = PO line 1")
     assert records[("4500099999", None)]["match"] is None
+
+
+def test_documents_lists_what_arrived_and_held_shows_only_unverified_senders(loaded_db: str, tmp_path: Path) -> None:
+    """GIVEN GLF's confirmation and a look-alike's invoice WHEN documents are listed THEN both show with their trust,
+    and --held shows only the look-alike's, with the reason."""
+    poguard("--db", loaded_db, "process", str(FIXTURES / "edifact" / "ordrsp_glf_4500017001.edi"),
+            str(FIXTURES / "email" / "lookalike_invoice_4500017001.eml"))
+    listed = json.loads(poguard("--db", loaded_db, "documents", "--format", "json").stdout)
+    assert sorted((d["kind"], d["trust"]) for d in listed) == [("acknowledgment", "verified"), ("invoice", "unverified")]
+    held = json.loads(poguard("--db", loaded_db, "documents", "--held", "--format", "json").stdout)
+    assert [(d["file"], d["sender"]) for d in held] == [("lookalike_invoice_4500017001.eml", "billing@glfastener-billing.com")]
+    assert "looks like glfastener.com" in held[0]["trust_reason"]
+    assert "lookalike_invoice_4500017001.eml" in poguard("--db", loaded_db, "documents", "--held").stdout
